@@ -1,0 +1,31 @@
+"""layerwise: a NumPy neural-network library you can run, see and trust.
+
+>>> import numpy as np, layerwise as lw
+>>> net = lw.MLP([4, 8, 4, 3], rng=0)
+>>> net(np.ones((2, 4))).shape
+(2, 3)
+"""
+
+from . import functional, init, nn
+from .autodiff import GradcheckError, Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
+from .dtypes import get_default_dtype, set_default_dtype
+from .nn import MLP
+
+F = functional
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
+    "functional", "F", "init", "nn", "MLP", "get_default_dtype", "set_default_dtype",
+    "interop", "datasets",
+]
+
+
+def __getattr__(name):
+    # Optional parts load on first use, so `import layerwise` needs only NumPy.
+    import importlib
+
+    if name in {"interop", "datasets", "optim", "data", "graph", "lab"}:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'layerwise' has no attribute {name!r}")

@@ -1,0 +1,323 @@
+"""The tensor primitives: each one's NumPy forward beside its vector-Jacobian product.
+
+In each backward, ``g`` is the gradient of the final scalar with respect to this op's
+output; the rule returns the gradient with respect to each operand. Broadcasting is undone
+by the caller (``sum_to_shape``), so rules may return broadcast-shaped gradients.
+Activations and losses live in ``layerwise.functional``; they are primitives too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor, is_grad_enabled, primitive
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "matmul", "power", "negative",
+    "sum", "mean", "max", "exp", "log", "abs", "clip", "maximum", "minimum",
+    "reshape", "transpose", "getitem", "astype",
+]
+
+_sum, _max, _abs = sum, max, abs  # the builtins, before this module's names shadow them
+
+
+# ------------------------------------------------------------------- elementwise binary
+@primitive("add")
+def add(a, b):
+    """a + b"""
+    return a + b, lambda g, needs: (g, g)
+
+
+@primitive("subtract")
+def subtract(a, b):
+    """a - b"""
+    return a - b, lambda g, needs: (g, -g if needs[1] else None)
+
+
+@primitive("multiply")
+def multiply(a, b):
+    """a * b;  d/da = b, d/db = a"""
+    return a * b, lambda g, needs: (g * b if needs[0] else None, g * a if needs[1] else None)
+
+
+@primitive("divide")
+def divide(a, b):
+    """a / b;  d/da = 1/b, d/db = -a/b^2"""
+    def backward(g, needs):
+        ga = g / b if needs[0] else None
+        gb = -g * a / (b * b) if needs[1] else None
+        return ga, gb
+
+    return a / b, backward
+
+
+@primitive("power")
+def power(a, b):
+    """a ** b;  d/da = b a^(b-1), d/db = a^b log(a)"""
+    out = a**b
+
+    def backward(g, needs):
+        ga = g * b * a ** (b - 1) if needs[0] else None
+        gb = None
+        if needs[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+        return ga, gb
+
+    return out, backward
+
+
+@primitive("maximum")
+def maximum(a, b):
+    """Elementwise max(a, b); ties split the gradient evenly (as torch.maximum)."""
+    def backward(g, needs):
+        share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype, copy=False)
+        return (g * share if needs[0] else None, g * (1 - share) if needs[1] else None)
+
+    return np.maximum(a, b), backward
+
+
+@primitive("minimum")
+def minimum(a, b):
+    """Elementwise min(a, b); ties split the gradient evenly (as torch.minimum)."""
+    def backward(g, needs):
+        share = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0)).astype(g.dtype, copy=False)
+        return (g * share if needs[0] else None, g * (1 - share) if needs[1] else None)
+
+    return np.minimum(a, b), backward
+
+
+@primitive("matmul")
+def matmul(a, b):
+    """a @ b (NumPy semantics: 1-D operands are promoted, leading dims broadcast)."""
+    def backward(g, needs):
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if needs[0]:
+            ga = g2 @ np.swapaxes(b2, -1, -2)
+            ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],)) if a.ndim == 1 else ga
+        if needs[1]:
+            gb = np.swapaxes(a2, -1, -2) @ g2
+            gb = gb[..., 0] if b.ndim == 1 else gb
+        return ga, gb
+
+    return a @ b, backward
+
+
+# -------------------------------------------------------------------- elementwise unary
+@primitive("negative")
+def negative(a):
+    """-a"""
+    return -a, lambda g, needs: (-g,)
+
+
+@primitive("exp")
+def exp(a):
+    """exp(a);  d/da = exp(a)"""
+    out = np.exp(a)
+    return out, lambda g, needs: (g * out,)
+
+
+@primitive("log")
+def log(a):
+    """log(a);  d/da = 1/a"""
+    return np.log(a), lambda g, needs: (g / a,)
+
+
+@primitive("abs")
+def abs(a):  # noqa: A001 - the op's name
+    """|a|;  d/da = sign(a) (0 at 0, as torch)"""
+    return np.abs(a), lambda g, needs: (g * np.sign(a),)
+
+
+@primitive("clip")
+def clip(a, lo=None, hi=None):
+    """Clamp to [lo, hi] (either may be None); the gradient passes where lo <= a <= hi."""
+    def backward(g, needs):
+        mask = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            mask &= a >= lo
+        if hi is not None:
+            mask &= a <= hi
+        return (g * mask,)
+
+    return np.clip(a, lo, hi), backward
+
+
+@primitive("astype")
+def astype(a, dtype=None):
+    """Convert to another floating dtype; the gradient is converted back."""
+    return a.astype(dtype), lambda g, needs: (g.astype(a.dtype),)
+
+
+# --------------------------------------------------------------------------- reductions
+def _expand(g, shape, axis, keepdims):
+    """Reshape a reduced gradient so that it broadcasts against the input's shape."""
+    if axis is None or keepdims:
+        return g
+    axes = (axis,) if isinstance(axis, int) else axis
+    return np.expand_dims(g, tuple(ax % len(shape) for ax in axes))
+
+
+@primitive("sum")
+def sum(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
+    """Sum over ``axis``; the gradient is broadcast back."""
+    def backward(g, needs):
+        return (np.broadcast_to(_expand(g, a.shape, axis, keepdims), a.shape),)
+
+    return np.sum(a, axis=axis, keepdims=keepdims), backward
+
+
+@primitive("mean")
+def mean(a, axis=None, keepdims=False):
+    """Mean over ``axis``;  d/da_i = 1/n."""
+    out = np.mean(a, axis=axis, keepdims=keepdims)
+    n = a.size // _max(out.size, 1) if a.size else 1
+
+    def backward(g, needs):
+        return (np.broadcast_to(_expand(g / n, a.shape, axis, keepdims), a.shape),)
+
+    return out, backward
+
+
+@primitive("max")
+def max(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
+    """Maximum over ``axis``; ties share the gradient evenly (as torch.amax)."""
+    out = np.max(a, axis=axis, keepdims=keepdims)
+
+    def backward(g, needs):
+        full = _expand(out, a.shape, axis, keepdims)
+        mask = (a == full).astype(g.dtype)
+        mask /= np.sum(mask, axis=axis, keepdims=True)
+        return (mask * _expand(g, a.shape, axis, keepdims),)
+
+    return out, backward
+
+
+# ------------------------------------------------------------------------------ shapes
+@primitive("reshape")
+def reshape(a, shape=None):
+    """Same data, new shape."""
+    return a.reshape(shape), lambda g, needs: (g.reshape(a.shape),)
+
+
+@primitive("transpose")
+def transpose(a, axes=None):
+    """Permute axes (NumPy's meaning; no axes reverses them)."""
+    inverse = None if axes is None else tuple(np.argsort(axes))
+    return np.transpose(a, axes), lambda g, needs: (np.transpose(g, inverse),)
+
+
+@primitive("getitem")
+def getitem(a, index=None):
+    """``a[index]``; the gradient is scattered back (repeated indices accumulate)."""
+    def backward(g, needs):
+        full = np.zeros(a.shape, dtype=g.dtype)
+        np.add.at(full, index, g)
+        return (full,)
+
+    return a[index], backward
+
+
+# ------------------------------------------------------- operators and methods on Tensor
+def _method_table():
+    def rsub(self, other):
+        return subtract(other, self)
+
+    def rdiv(self, other):
+        return divide(other, self)
+
+    def rpow(self, other):
+        return power(other, self)
+
+    def rmatmul(self, other):
+        return matmul(other, self)
+
+    def tensor_sum(self, axis=None, keepdims=False):
+        return sum(self, axis=axis, keepdims=keepdims)
+
+    def tensor_mean(self, axis=None, keepdims=False):
+        return mean(self, axis=axis, keepdims=keepdims)
+
+    def tensor_max(self, axis=None, keepdims=False):
+        return max(self, axis=axis, keepdims=keepdims)
+
+    def tensor_reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape=shape)
+
+    def tensor_transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return transpose(self, axes=axes or None)
+
+    def tensor_clip(self, lo=None, hi=None):
+        return clip(self, lo=lo, hi=hi)
+
+    def tensor_astype(self, dtype):
+        return self if np.dtype(dtype) == self.data.dtype else astype(self, dtype=np.dtype(dtype))
+
+    def tensor_getitem(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        return getitem(self, index=index)
+
+    return {
+        "__add__": add, "__radd__": lambda s, o: add(o, s),
+        "__sub__": subtract, "__rsub__": rsub,
+        "__mul__": multiply, "__rmul__": lambda s, o: multiply(o, s),
+        "__truediv__": divide, "__rtruediv__": rdiv,
+        "__pow__": power, "__rpow__": rpow,
+        "__matmul__": matmul, "__rmatmul__": rmatmul,
+        "__neg__": negative, "__pos__": lambda s: s, "__abs__": abs,
+        "__getitem__": tensor_getitem,
+        "sum": tensor_sum, "mean": tensor_mean, "max": tensor_max,
+        "exp": exp, "log": log, "abs": abs,
+        "reshape": tensor_reshape, "transpose": tensor_transpose,
+        "clip": tensor_clip, "astype": tensor_astype,
+        "T": property(lambda s: transpose(s)),
+    }
+
+
+for _name, _fn in _method_table().items():
+    setattr(Tensor, _name, _fn)
+
+
+# NumPy functions called on Tensors: differentiable where a primitive exists.
+_UFUNCS = {
+    np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
+    np.divide: divide, np.power: power, np.matmul: matmul, np.negative: negative,
+    np.exp: exp, np.log: log, np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
+}
+
+
+# Ufuncs whose result carries no gradient anyway (tests and signs): plain arrays come back.
+_NON_DIFFERENTIABLE_OK = {
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+    np.isfinite, np.isnan, np.isinf, np.sign, np.signbit, np.logical_and, np.logical_or,
+}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """Route ``np.maximum(0, t)``, ``ndarray + t`` etc. to the differentiable primitives."""
+    op = _UFUNCS.get(ufunc)
+    if method == "__call__" and op is not None and not kwargs:
+        return op(*inputs)
+    tracked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if tracked and is_grad_enabled() and ufunc not in _NON_DIFFERENTIABLE_OK:
+        raise TypeError(
+            f"np.{ufunc.__name__} is not differentiable in layerwise (it would cut the graph); "
+            f"use an lw.functional op, or call it on t.data / inside lw.no_grad()"
+        )
+    arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    return getattr(ufunc, method)(*arrays, **kwargs)
+
+
+Tensor.__array_ufunc__ = _array_ufunc

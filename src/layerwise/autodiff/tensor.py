@@ -1,0 +1,392 @@
+"""``Tensor``: an ndarray with an optional place in a define-by-run autodiff graph.
+
+Every operation on Tensors is a *primitive* (see ``ops.py`` and ``functional/``): a NumPy
+forward and its vector-Jacobian product side by side, registered under the name that
+``lw.graph`` draws. A primitive called on inputs that need gradients (and outside
+``no_grad``) returns a node that remembers its op name, its parents and its backward
+closure; otherwise it returns a plain leaf Tensor and keeps no references at all.
+
+``backward()`` walks that graph once in reverse topological order, undoing broadcasting
+with ``sum_to_shape`` and accumulating into ``.grad`` of the leaves. The graph is freed
+afterwards (``retain_graph=True`` keeps it), as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..dtypes import get_default_dtype
+
+__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "primitive", "sum_to_shape"]
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``with lw.no_grad():``."""
+    return _GradMode.enabled
+
+
+class no_grad:
+    """Context manager (and decorator) that builds no graph and keeps no references.
+
+    >>> import layerwise as lw
+    >>> w = lw.Tensor([1.0, 2.0], requires_grad=True)
+    >>> with lw.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    _enabled = False
+
+    def __enter__(self):
+        self._prev = _GradMode.enabled
+        _GradMode.enabled = self._enabled
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns graph building back on inside ``no_grad``."""
+
+    _enabled = True
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Undo NumPy broadcasting: sum ``grad`` down to ``shape`` (the one place this is done)."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead > 0:
+        grad = grad.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+_FREED = object()  # marks a node whose graph was released by backward()
+
+
+def _float_array(value, dtype=None):
+    """Turn Python data into an ndarray; Python floats become the default dtype (as torch)."""
+    if isinstance(value, np.ndarray):
+        return value if dtype is None else value.astype(dtype, copy=False)
+    arr = np.asarray(value, dtype=dtype)
+    if dtype is None and arr.dtype == np.float64 and not isinstance(value, np.generic):
+        arr = arr.astype(get_default_dtype())
+    return arr
+
+
+class Tensor:
+    """An ndarray that can record the operations made on it and differentiate through them.
+
+    Args:
+        data: array-like. Python floats become the default dtype (float32); ndarrays keep theirs.
+        requires_grad: whether ``backward()`` should fill ``.grad`` for this leaf.
+        dtype: optional dtype to convert ``data`` to.
+
+    >>> import layerwise as lw
+    >>> x = lw.Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([[2., 4.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "op", "_parents", "_backward", "name",
+                 "__weakref__")
+    # Makes NumPy call our __array_ufunc__ / reflected operators, so ``ndarray @ t`` is a Tensor.
+    __array_priority__ = 1000.0
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _float_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got {self.data.dtype}")
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.op = None
+        self._parents = ()
+        self._backward = None
+        self.name = name
+
+    @classmethod
+    def _wrap(cls, data, op=None, parents=(), backward=None):
+        """Fast constructor used by primitives: no conversion, no checks."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = backward is not None
+        t.op = op
+        t._parents = parents
+        t._backward = backward
+        t.name = None
+        return t
+
+    # ----------------------------------------------------------------- array-like basics
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._backward is None
+
+    @property
+    def parents(self) -> tuple:
+        """The Tensors this one was computed from (empty for leaves and freed nodes)."""
+        return self._parents
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A leaf sharing this tensor's data, outside any graph."""
+        return Tensor._wrap(self.data)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad = None``)."""
+        self.grad = None
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.data.size == 1:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
+
+    def __str__(self) -> str:
+        return str(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = []
+        if self.data.dtype != get_default_dtype():
+            extras.append(f"dtype={self.data.dtype}")
+        if self.op is not None:
+            extras.append(f"op={self.op}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
+
+    __hash__ = object.__hash__
+
+    # comparisons give plain boolean arrays, as SPEC says
+    def __eq__(self, other):
+        return self.data == _data(other)
+
+    def __ne__(self, other):
+        return self.data != _data(other)
+
+    def __lt__(self, other):
+        return self.data < _data(other)
+
+    def __le__(self, other):
+        return self.data <= _data(other)
+
+    def __gt__(self, other):
+        return self.data > _data(other)
+
+    def __ge__(self, other):
+        return self.data >= _data(other)
+
+    # ------------------------------------------------------------------------ autodiff
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            grad: the upstream gradient, shaped like ``self``; optional for one-element tensors.
+            retain_graph: keep the graph so that ``backward`` can run through it again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under lw.no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() needs a `grad` argument for a non-scalar tensor of shape "
+                    f"{self.data.shape}; reduce it first (e.g. .sum() or .mean())"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.array(_data(grad), dtype=self.data.dtype, copy=True)
+            if grad.shape != self.data.shape:
+                raise ValueError(
+                    f"backward(grad): grad has shape {grad.shape}, tensor has {self.data.shape}"
+                )
+
+        order = _topological_order(self)
+        grads = {id(self): grad}
+        handed_out = set()  # ids of arrays already stored in some .grad (avoid aliasing)
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            backward = node._backward
+            if backward is None:  # a leaf: accumulate
+                if node.grad is None:
+                    if id(g) in handed_out:
+                        g = g.copy()
+                    handed_out.add(id(g))
+                    node.grad = g
+                else:
+                    node.grad = node.grad + g
+                continue
+            if backward is _FREED:
+                raise RuntimeError(
+                    f"trying to backward through the graph a second time (op {node.op!r}); "
+                    "pass retain_graph=True to the first backward() call"
+                )
+            parents = node._parents
+            needs = tuple(p.requires_grad for p in parents)
+            parent_grads = backward(g, needs)
+            for p, need, pg in zip(parents, needs, parent_grads):
+                if not need or pg is None:
+                    continue
+                pdata = p.data
+                if pg.shape != pdata.shape:
+                    pg = sum_to_shape(pg, pdata.shape)
+                if pg.dtype != pdata.dtype:
+                    pg = pg.astype(pdata.dtype)
+                key = id(p)
+                prev = grads.get(key)
+                grads[key] = pg if prev is None else prev + pg
+            if not retain_graph:
+                node._backward = _FREED
+                node._parents = ()
+
+    # Arithmetic operators, methods (sum, mean, exp, ...) and __array_ufunc__ are attached
+    # in ops.py, next to the primitives they call.
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _topological_order(root: Tensor) -> list:
+    """Nodes that need gradients, parents before children (iterative: deep graphs are fine)."""
+    order, seen = [], {id(root)}
+    stack = [(root, iter(root._parents))]
+    while stack:
+        node, it = stack[-1]
+        for p in it:
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, iter(p._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def primitive(name: str):
+    """Register a differentiable operation: NumPy forward and its vector-Jacobian product.
+
+    The decorated function receives ndarrays for its positional operands (Tensors unwrapped,
+    Python numbers turned into arrays of the operands' floating dtype) and keyword arguments
+    as given. It returns ``(out, backward)`` where ``backward(g, needs)`` returns one gradient
+    per operand (``None`` where ``needs[i]`` is False or the operand is not differentiable),
+    each either shaped like the operand or broadcastable to it.
+
+    The resulting function accepts Tensors, ndarrays and numbers, and returns a Tensor.
+    """
+
+    def decorate(forward):
+        @functools.wraps(forward)
+        def op(*operands, **kwargs):
+            arrays = []
+            track = False
+            ref_dtype = None
+            for x in operands:
+                if type(x) is Tensor or isinstance(x, Tensor):
+                    arrays.append(x.data)
+                    track = track or x.requires_grad
+                    if ref_dtype is None and x.data.dtype.kind == "f":
+                        ref_dtype = x.data.dtype
+                else:
+                    arrays.append(x)
+            for i, x in enumerate(arrays):
+                if not isinstance(x, np.ndarray) and x is not None:
+                    arrays[i] = _constant(x, ref_dtype)
+            out, backward = forward(*arrays, **kwargs)
+            if not (track and _GradMode.enabled):
+                return Tensor._wrap(out)
+            parents = tuple(
+                x if isinstance(x, Tensor) else (ABSENT if a is None else Tensor._wrap(a))
+                for x, a in zip(operands, arrays)
+            )
+            return Tensor._wrap(out, name, parents, backward)
+
+        op.op_name = name
+        PRIMITIVES[name] = op
+        return op
+
+    return decorate
+
+
+def _constant(x, ref_dtype):
+    """A non-Tensor operand as an ndarray; Python floats take the tensors' floating dtype."""
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        if ref_dtype is not None:
+            return np.asarray(x, dtype=ref_dtype)
+        return _float_array(x)
+    return np.asarray(x)
+
+
+ABSENT = Tensor._wrap(np.empty(0))
+"""Stands in the graph for an optional operand passed as None (e.g. ``linear`` without bias)."""
+
+PRIMITIVES: dict = {}
+"""Every registered primitive by op name (what ``lw.graph`` draws)."""

@@ -1,0 +1,5 @@
+"""Conversion to and from PyTorch (torch is imported only when these are called)."""
+
+from .torch import from_torch, to_torch
+
+__all__ = ["to_torch", "from_torch"]

@@ -1,0 +1,138 @@
+"""``to_torch`` / ``from_torch``: the same network in PyTorch, with the same weights.
+
+The one deliberate layout difference: layerwise's ``W`` is ``(n_in, n_out)`` (the chapter's),
+``torch.nn.Linear.weight`` is ``(out, in)``; conversion transposes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..nn import Dense, MLP, Module, Sequential
+from ..nn import activation as act
+
+__all__ = ["to_torch", "from_torch"]
+
+# layerwise activation name -> (torch module factory name, kwargs)
+_TO_TORCH = {
+    "relu": ("ReLU", {}),
+    "sigmoid": ("Sigmoid", {}),
+    "tanh": ("Tanh", {}),
+    "softmax": ("Softmax", {"dim": -1}),
+    "log_softmax": ("LogSoftmax", {"dim": -1}),
+    "leaky_relu": ("LeakyReLU", {}),
+}
+_MODULES = {
+    act.ReLU: "relu", act.Sigmoid: "sigmoid", act.Tanh: "tanh", act.Softmax: "softmax",
+    act.LogSoftmax: "log_softmax", act.LeakyReLU: "leaky_relu",
+}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "lw.interop needs PyTorch: pip install 'layerwise[torch]' (torch==2.13.0)"
+        ) from exc
+    return torch
+
+
+def _leaves(model: Module):
+    if isinstance(model, MLP):
+        return list(model.layers)
+    if isinstance(model, Sequential):
+        out = []
+        for m in model:
+            out += _leaves(m)
+        return out
+    return [model]
+
+
+def to_torch(model: Module):
+    """Return an equivalent ``torch.nn.Sequential`` holding copies of the weights.
+
+    Each ``Dense`` becomes ``Linear`` (weight = W.T, same dtype) followed by its activation
+    module; activation modules map one to one.
+
+    >>> import layerwise as lw
+    >>> lw.interop.to_torch(lw.MLP([4, 8, 3], rng=0))  # doctest: +SKIP
+    Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=8, out_features=3, bias=True)
+      (3): Softmax(dim=-1)
+    )
+    """
+    torch = _torch()
+    nn = torch.nn
+    layers = []
+    for m in _leaves(model):
+        if isinstance(m, Dense):
+            dtype = getattr(torch, m.W.dtype.name)
+            linear = nn.Linear(m.n_input, m.n_output, bias=m.b is not None, dtype=dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W.data.T)))
+                if m.b is not None:
+                    linear.bias.copy_(torch.from_numpy(m.b.data.reshape(-1).copy()))
+            layers.append(linear)
+            name = m.activation
+        elif isinstance(m, act.Identity):
+            continue
+        elif type(m) in _MODULES:
+            name = _MODULES[type(m)]
+        else:
+            raise TypeError(f"to_torch: no PyTorch equivalent for {m!r}")
+        if name == "none":
+            continue
+        if name not in _TO_TORCH:
+            raise TypeError(f"to_torch: no PyTorch equivalent for activation {name!r} in {m!r}")
+        cls, kwargs = _TO_TORCH[name]
+        if name == "leaky_relu" and isinstance(m, act.LeakyReLU):
+            kwargs = {"negative_slope": m.negative_slope}
+        layers.append(getattr(nn, cls)(**kwargs))
+    return nn.Sequential(*layers)
+
+
+def from_torch(module) -> Sequential:
+    """Return a layerwise ``Sequential`` equivalent to a stack of ``Linear`` and activations.
+
+    Each ``Linear`` followed by an activation becomes one ``Dense`` with that activation
+    (W = weight.T, in the weight's dtype); a ``Linear`` not followed by one gets ``'none'``.
+    """
+    torch = _torch()
+    nn = torch.nn
+    names = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Softmax: "softmax",
+             nn.LogSoftmax: "log_softmax", nn.LeakyReLU: "leaky_relu"}
+    flat = [m for m in module.modules() if not list(m.children())]
+    out = []
+    for m in flat:
+        if isinstance(m, nn.Linear):
+            weight = m.weight.detach().cpu().numpy()
+            dense = Dense(m.in_features, m.out_features, "none", init="zeros",
+                          bias=m.bias is not None, dtype=weight.dtype)
+            dense.W.data[...] = weight.T
+            if m.bias is not None:
+                dense.b.data[...] = m.bias.detach().cpu().numpy().reshape(1, -1)
+            out.append(dense)
+        elif type(m) in names:
+            name = names[type(m)]
+            dim = getattr(m, "dim", -1)
+            if name in ("softmax", "log_softmax") and dim not in (-1, None, 1):
+                raise TypeError(f"from_torch: only {type(m).__name__} over the last axis is supported")
+            slope = getattr(m, "negative_slope", 0.01)
+            if out and isinstance(out[-1], Dense) and out[-1].activation == "none" and (
+                name != "leaky_relu" or slope == 0.01
+            ):
+                last = out[-1]
+                last.activation, last._activation = name, __import__(
+                    "layerwise.functional", fromlist=["x"]).get_activation(name)[1]
+            else:
+                cls = {"relu": act.ReLU, "sigmoid": act.Sigmoid, "tanh": act.Tanh,
+                       "softmax": act.Softmax, "log_softmax": act.LogSoftmax}.get(name)
+                out.append(cls() if cls else act.LeakyReLU(slope))
+        elif isinstance(m, (nn.Identity, nn.Flatten, nn.Dropout)) and not isinstance(m, nn.Flatten):
+            continue
+        else:
+            raise TypeError(f"from_torch: no layerwise equivalent for {m!r}")
+    return Sequential(*out)

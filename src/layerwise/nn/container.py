@@ -1,0 +1,109 @@
+"""``Sequential`` and the chapter's multi-layer network ``MLP``."""
+
+from __future__ import annotations
+
+from ..rng import resolve_rng
+from .dense import Dense
+from .module import Module
+
+__all__ = ["Sequential", "MLP"]
+
+
+class Sequential(Module):
+    """Modules applied one after another; indexable, sliceable and iterable.
+
+    >>> import layerwise as lw
+    >>> net = lw.nn.Sequential(lw.nn.Dense(4, 8, rng=0), lw.nn.Dense(8, 3, 'softmax', rng=0))
+    >>> len(net), net[1]
+    (2, Dense(8 -> 3, activation=softmax))
+    """
+
+    def __init__(self, *modules: Module):
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
+        self._layers = list(modules)
+
+    def forward(self, x):
+        for i, layer in enumerate(self._layers):
+            try:
+                x = layer(x)
+            except ValueError as exc:
+                if getattr(exc, "_layer_named", False):
+                    raise
+                err = ValueError(f"layer {i} of {type(self).__name__}: {exc}")
+                err._layer_named = True
+                raise err from exc
+        return x
+
+    def named_children(self):
+        for i, m in enumerate(self._layers):
+            yield str(i), m
+
+    def append(self, module: Module) -> Sequential:
+        self._layers.append(module)
+        return self
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self._layers[index])
+        return self._layers[index]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self):
+        return iter(self._layers)
+
+
+class MLP(Module):
+    """The chapter's ``MultiLayerNetwork``: Dense layers with one activation for hidden layers
+    and another for the output.
+
+    Each layer draws its ``W`` in order (``b = 0``), so with ``np.random.seed(42)`` and
+    ``init='he'`` the weights equal the chapter's.
+
+    Args:
+        layer_sizes: ``[n_input, hidden_1, ..., n_output]``.
+        hidden_activation, output_activation: activation names (or callables).
+        init, rng, dtype: as ``Dense``.
+
+    >>> import layerwise as lw
+    >>> lw.MLP([4, 8, 4, 3], rng=0).num_parameters()
+    87
+    """
+
+    def __init__(self, layer_sizes, hidden_activation="relu", output_activation="softmax",
+                 init: str = "he", rng=None, dtype=None):
+        sizes = [int(n) for n in layer_sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(
+                f"MLP: layer_sizes needs at least an input and an output size, all positive; "
+                f"got {list(layer_sizes)}"
+            )
+        rng = resolve_rng(rng)
+        last = len(sizes) - 2
+        self.layer_sizes = sizes
+        self.layers = Sequential(*[
+            Dense(n_in, n_out, hidden_activation if i < last else output_activation,
+                  init=init, rng=rng, dtype=dtype)
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+        ])
+
+    def forward(self, X):
+        return self.layers(X)
+
+    def forward_with_cache(self, X):
+        """Forward pass that also returns the chapter's cache.
+
+        Returns:
+            ``(output, cache)`` with ``cache[0] == {'A': X}`` and
+            ``cache[i] == {'Z': Z_i, 'A': A_i}`` (ndarrays) for layer i = 1..L.
+        """
+        output = self(X)
+        cache = [{"A": self.layers[0].cache["X"]}]
+        cache += [{"Z": layer.cache["Z"], "A": layer.cache["A"]} for layer in self.layers]
+        return output, cache
+
+    def extra_repr(self) -> str:
+        return " -> ".join(map(str, self.layer_sizes))
