@@ -382,7 +382,7 @@ def _constant(x, ref_dtype):
         if ref_dtype is not None:
             return np.asarray(x, dtype=ref_dtype)
         return _float_array(x)
-    return np.asarray(x)
+    return _float_array(x)  # lists of Python floats take the default dtype, as Tensor(...) does
 
 
 ABSENT = Tensor._wrap(np.empty(0))

@@ -70,7 +70,7 @@ class MLP(Module):
 
     >>> import layerwise as lw
     >>> lw.MLP([4, 8, 4, 3], rng=0).num_parameters()
-    87
+    91
     """
 
     def __init__(self, layer_sizes, hidden_activation="relu", output_activation="softmax",
