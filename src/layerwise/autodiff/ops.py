@@ -94,10 +94,10 @@ def matmul(a, b):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
+        if b.ndim == 1:  # b first: for vector @ vector, g is a scalar and becomes (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if needs[0]:
             ga = g2 @ np.swapaxes(b2, -1, -2)
