@@ -1,0 +1,223 @@
+"""The catalogue of ops: one row per function, checked several ways by ``test_catalogue.py``.
+
+Each row is checked against PyTorch in float64 (values and every input gradient, 1e-10),
+with ``lw.gradcheck`` and the adjoint test on random shapes (broadcasting included), and in
+float32 (everything stays float32). Adding an op adds one row; a primitive of the core without
+a row fails ``test_every_primitive_has_a_row``.
+
+A row gives the name, the layerwise function, its PyTorch twin (called with the same arguments
+in the same order: losses take ``(y_true, y_pred)`` on both sides, so the torch side swaps them
+into torch's ``(input, target)``), how to draw each argument and the arguments' shapes.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from hypothesis import strategies as st
+from helpers import (
+    Arg, Shapes, broadcast, classes, linear_shapes, matmul_shapes, one, same, sample, torch,
+)
+
+from layerwise import functional as F
+from layerwise.autodiff import ops
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    lw: Callable
+    torch: Callable
+    args: tuple
+    shapes: Shapes
+    smooth: bool = True  # False: finite differences do not apply (e.g. rounding to float32)
+
+    @property
+    def grads(self) -> tuple:
+        return tuple(a.grad for a in self.args)
+
+    def sample(self, shapes, seed=0, dtype=np.float64) -> list:
+        rng = np.random.default_rng(seed)
+        return [sample(a.kind, s, rng, dtype) for a, s in zip(self.args, shapes)]
+
+    def draw(self, data, dtype=np.float64) -> list:
+        """Inputs drawn by hypothesis: shapes from the row's strategy, values from a seed."""
+        shapes = data.draw(self.shapes.strategy, label="shapes")
+        seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+        return self.sample(shapes, seed, dtype)
+
+    def example(self, dtype=np.float64) -> list:
+        return self.sample(self.shapes.example, 0, dtype)
+
+
+REAL, WIDE, POS, NONZERO, UNIT, PROBS = (
+    Arg("real"), Arg("wide"), Arg("positive"), Arg("nonzero"), Arg("unit"), Arg("probs"))
+# constants: targets and labels (layerwise gets them as plain ndarrays, as users pass them)
+CONST, BINARY, SOFT, ONEHOT, TARGET_PROBS, LABELS = (
+    Arg("real", False), Arg("binary", False), Arg("unit", False), Arg("onehot", False),
+    Arg("probs", False), Arg("labels", False))
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def losses(name, lw_loss, torch_loss, args, shapes) -> list:
+    """One row per reduction; ``lw_loss`` and ``torch_loss`` take ``(y_true, y_pred, reduction)``."""
+    return [Case(f"{name}[{r}]", functools.partial(lw_loss, reduction=r),
+                 functools.partial(torch_loss, reduction=r), args, shapes) for r in REDUCTIONS]
+
+
+def _reduce(v, reduction):
+    return {"mean": v.mean, "sum": v.sum, "none": lambda: v}[reduction]()
+
+
+def _torch_reversed(x):
+    return x.permute(tuple(reversed(range(x.ndim))))
+
+
+MIN2 = dict(min_dims=2, min_side=2, example=(3, 4))
+ROWS = dict(min_dims=1, example=(3, 4))
+BLOCK = dict(min_dims=3, max_dims=3, example=(2, 3, 4))
+
+CATALOGUE = [
+    # ----------------------------------------------------------- binary, broadcasting
+    Case("add", lambda a, b: a + b, lambda a, b: a + b, (REAL, REAL), broadcast()),
+    Case("subtract", lambda a, b: a - b, lambda a, b: a - b, (REAL, REAL), broadcast()),
+    Case("multiply", lambda a, b: a * b, lambda a, b: a * b, (REAL, REAL), broadcast()),
+    Case("divide", lambda a, b: a / b, lambda a, b: a / b, (REAL, NONZERO), broadcast()),
+    Case("power", lambda a, b: a**b, lambda a, b: a**b, (POS, REAL), broadcast()),
+    Case("maximum", ops.maximum, torch and torch.maximum, (REAL, REAL), broadcast()),
+    Case("minimum", ops.minimum, torch and torch.minimum, (REAL, REAL), broadcast()),
+    Case("np.maximum(a, b)", np.maximum, torch and torch.maximum, (REAL, REAL), broadcast()),
+    Case("matmul", lambda a, b: a @ b, lambda a, b: a @ b, (REAL, REAL), matmul_shapes()),
+    # ndarray on the left: NumPy must defer to the Tensor
+    Case("ndarray + tensor", lambda c, x: c + x, lambda c, x: c + x, (CONST, REAL), broadcast()),
+    Case("ndarray * tensor", lambda c, x: c * x, lambda c, x: c * x, (CONST, REAL), broadcast()),
+    Case("ndarray - tensor", lambda c, x: c - x, lambda c, x: c - x, (CONST, REAL), broadcast()),
+    Case("ndarray / tensor", lambda c, x: c / x, lambda c, x: c / x, (CONST, NONZERO),
+         broadcast()),
+    Case("ndarray @ tensor", lambda c, x: c @ x, lambda c, x: c @ x, (CONST, REAL),
+         matmul_shapes()),
+    # Python numbers are constants of the tensor's dtype
+    Case("x + 2.0", lambda x: x + 2.0, lambda x: x + 2.0, (REAL,), one()),
+    Case("2.0 - x", lambda x: 2.0 - x, lambda x: 2.0 - x, (REAL,), one()),
+    Case("3.0 * x", lambda x: 3.0 * x, lambda x: 3.0 * x, (REAL,), one()),
+    Case("x / 4.0", lambda x: x / 4.0, lambda x: x / 4.0, (REAL,), one()),
+    Case("1.0 / x", lambda x: 1.0 / x, lambda x: 1.0 / x, (NONZERO,), one()),
+    Case("x ** 3", lambda x: x**3, lambda x: x**3, (REAL,), one()),
+    Case("x ** 0.5", lambda x: x**0.5, lambda x: x**0.5, (POS,), one()),
+    Case("2.0 ** x", lambda x: 2.0**x, lambda x: 2.0**x, (REAL,), one()),
+    # -------------------------------------------------------------------- unary
+    Case("negative", lambda x: -x, lambda x: -x, (REAL,), one()),
+    Case("exp", lambda x: x.exp(), lambda x: x.exp(), (REAL,), one()),
+    Case("np.exp", np.exp, torch and torch.exp, (REAL,), one()),
+    Case("log", lambda x: x.log(), lambda x: x.log(), (POS,), one()),
+    Case("abs", lambda x: x.abs(), lambda x: x.abs(), (REAL,), one()),
+    Case("clip", lambda x: x.clip(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7), (REAL,), one()),
+    Case("clip(lo)", lambda x: x.clip(0.1), lambda x: x.clamp(min=0.1), (REAL,), one()),
+    Case("clip(hi=)", lambda x: x.clip(hi=0.1), lambda x: x.clamp(max=0.1), (REAL,), one()),
+    Case("astype", lambda x: x.astype(np.float32).astype(x.dtype),
+         lambda x: x.float().to(x.dtype), (REAL,), one(), smooth=False),
+    # --------------------------------------------------------------- reductions
+    Case("sum", lambda x: x.sum(), lambda x: x.sum(), (REAL,), one()),
+    Case("sum(axis=0)", lambda x: x.sum(axis=0), lambda x: x.sum(0), (REAL,), one(**ROWS)),
+    Case("sum(axis=-1, keepdims)", lambda x: x.sum(axis=-1, keepdims=True),
+         lambda x: x.sum(-1, keepdim=True), (REAL,), one(**ROWS)),
+    Case("sum(axis=(0, -1))", lambda x: x.sum(axis=(0, -1)), lambda x: x.sum((0, -1)),
+         (REAL,), one(**MIN2)),
+    Case("mean", lambda x: x.mean(), lambda x: x.mean(), (REAL,), one()),
+    Case("mean(axis=0)", lambda x: x.mean(axis=0), lambda x: x.mean(0), (REAL,), one(**ROWS)),
+    Case("mean(axis=-1, keepdims)", lambda x: x.mean(axis=-1, keepdims=True),
+         lambda x: x.mean(-1, keepdim=True), (REAL,), one(**ROWS)),
+    Case("mean(axis=(0, -1))", lambda x: x.mean(axis=(0, -1)), lambda x: x.mean((0, -1)),
+         (REAL,), one(**MIN2)),
+    Case("max", lambda x: x.max(), lambda x: x.amax(), (REAL,), one()),
+    Case("max(axis=0)", lambda x: x.max(axis=0), lambda x: x.amax(0), (REAL,), one(**ROWS)),
+    Case("max(axis=-1, keepdims)", lambda x: x.max(axis=-1, keepdims=True),
+         lambda x: x.amax(-1, keepdim=True), (REAL,), one(**ROWS)),
+    # ------------------------------------------------------------------- shapes
+    Case("reshape(-1)", lambda x: x.reshape(-1), lambda x: x.reshape(-1), (REAL,), one()),
+    Case("reshape(reversed)", lambda x: x.reshape(x.shape[::-1]),
+         lambda x: x.reshape(x.shape[::-1]), (REAL,), one()),
+    Case("transpose()", lambda x: x.transpose(), _torch_reversed, (REAL,), one()),
+    Case("transpose(1, 0, 2)", lambda x: x.transpose(1, 0, 2), lambda x: x.permute(1, 0, 2),
+         (REAL,), one(**BLOCK)),
+    Case(".T", lambda x: x.T, lambda x: x.T, (REAL,), one(min_dims=2, max_dims=2)),
+    Case("x[1:, ::2]", lambda x: x[1:, ::2], lambda x: x[1:, ::2], (REAL,), one(**MIN2)),
+    Case("x[..., 0]", lambda x: x[..., 0], lambda x: x[..., 0], (REAL,), one(**ROWS)),
+    Case("x[[0, 0, 1]]", lambda x: x[[0, 0, 1]], lambda x: x[[0, 0, 1]], (REAL,), one(**MIN2)),
+    Case("x[x > 0]", lambda x: x[x > 0], lambda x: x[x > 0], (REAL,), one()),
+    # -------------------------------------------------------------- activations
+    Case("relu", F.relu, torch and torch.relu, (REAL,), one()),
+    Case("leaky_relu", F.leaky_relu, lambda x: torch.nn.functional.leaky_relu(x), (REAL,),
+         one()),
+    Case("leaky_relu(0.2)", lambda x: F.leaky_relu(x, negative_slope=0.2),
+         lambda x: torch.nn.functional.leaky_relu(x, 0.2), (REAL,), one()),
+    Case("sigmoid", F.sigmoid, torch and torch.sigmoid, (WIDE,), one()),
+    Case("tanh", F.tanh, torch and torch.tanh, (REAL,), one()),
+    Case("softmax", F.softmax, lambda x: torch.softmax(x, -1), (WIDE,), one(**ROWS)),
+    Case("softmax(axis=0)", lambda x: F.softmax(x, axis=0), lambda x: torch.softmax(x, 0),
+         (WIDE,), one(**ROWS)),
+    Case("log_softmax", F.log_softmax, lambda x: torch.log_softmax(x, -1), (WIDE,),
+         one(**ROWS)),
+    Case("log_softmax(axis=0)", lambda x: F.log_softmax(x, axis=0),
+         lambda x: torch.log_softmax(x, 0), (WIDE,), one(**ROWS)),
+    Case("identity", F.identity, lambda x: x, (REAL,), one()),
+    # ------------------------------------------------------------------- layers
+    Case("linear", F.linear, lambda X, W, b: X @ W + b, (REAL, REAL, REAL), linear_shapes()),
+    Case("linear(no bias)", F.linear, lambda X, W: X @ W, (REAL, REAL),
+         linear_shapes(bias=False)),
+    Case("forward_layer(sigmoid)", lambda X, W, b: F.forward_layer(X, W, b, "sigmoid")[0],
+         lambda X, W, b: torch.sigmoid(X @ W + b), (REAL, REAL, REAL), linear_shapes()),
+    Case("forward_layer(chapter's relu lambda)",
+         lambda X, W, b: F.forward_layer(X, W, b, lambda z: np.maximum(0, z))[0],
+         lambda X, W, b: torch.relu(X @ W + b), (REAL, REAL, REAL), linear_shapes()),
+    # ------------------------------------------------------------------- losses
+    *losses("mse_loss", F.mse_loss,
+            lambda y, p, reduction: torch.nn.MSELoss(reduction=reduction)(p, y),
+            (REAL, REAL), same(2)),
+    *losses("mae_loss", F.mae_loss,
+            lambda y, p, reduction: torch.nn.L1Loss(reduction=reduction)(p, y),
+            (REAL, REAL), same(2)),
+    *[row for delta in (1.0, 0.5, 2.0) for row in losses(
+        f"huber_loss(delta={delta})",
+        functools.partial(F.huber_loss, delta=delta),
+        lambda y, p, reduction, delta=delta: torch.nn.HuberLoss(reduction, delta)(p, y),
+        (REAL, REAL), same(2))],
+    *losses("binary_cross_entropy", F.binary_cross_entropy,
+            lambda y, p, reduction: torch.nn.BCELoss(reduction=reduction)(p, y),
+            (BINARY, UNIT), same(2)),
+    *losses("binary_cross_entropy(soft targets)", F.binary_cross_entropy,
+            lambda y, p, reduction: torch.nn.BCELoss(reduction=reduction)(p, y),
+            (SOFT, UNIT), same(2)),
+    *losses("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
+            lambda y, x, reduction: torch.nn.BCEWithLogitsLoss(reduction=reduction)(x, y),
+            (BINARY, WIDE), same(2)),
+    *losses("binary_cross_entropy_with_logits(soft targets)",
+            F.binary_cross_entropy_with_logits,
+            lambda y, x, reduction: torch.nn.BCEWithLogitsLoss(reduction=reduction)(x, y),
+            (SOFT, WIDE), same(2)),
+    *losses("categorical_cross_entropy", F.categorical_cross_entropy,
+            lambda y, p, reduction: _reduce(-(y * p.log()).sum(-1), reduction),
+            (ONEHOT, PROBS), classes()),
+    *losses("cross_entropy(labels)", F.cross_entropy,
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(x, y),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(probabilities)", F.cross_entropy,
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(x, y),
+            (TARGET_PROBS, WIDE), classes()),
+    *losses("cross_entropy(labels, label_smoothing=0.1)",
+            functools.partial(F.cross_entropy, label_smoothing=0.1),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                reduction=reduction, label_smoothing=0.1)(x, y),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(probabilities, label_smoothing=0.2)",
+            functools.partial(F.cross_entropy, label_smoothing=0.2),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                reduction=reduction, label_smoothing=0.2)(x, y),
+            (TARGET_PROBS, WIDE), classes()),
+]
+
+NAMES = [case.name for case in CATALOGUE]
+assert len(set(NAMES)) == len(NAMES), "catalogue names must be unique"
