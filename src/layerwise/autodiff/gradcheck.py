@@ -65,7 +65,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
             numeric.flat[i] = (plus - minus) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
-            worst = np.unravel_index(int(np.argmax(err)), err.shape)
+            worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape))
             raise GradcheckError(
                 f"gradcheck failed for input {index} (shape {t.shape}) at element {worst}: "
                 f"autodiff {analytic[worst]:.10g}, finite differences {numeric[worst]:.10g}"
