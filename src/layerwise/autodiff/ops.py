@@ -226,6 +226,12 @@ def getitem(a, index=None):
 
 
 # ------------------------------------------------------- operators and methods on Tensor
+def _numpy_only_none(method, **kwargs):
+    given = [k for k, v in kwargs.items() if v is not None]
+    if given:
+        raise TypeError(f"Tensor.{method}() does not support {', '.join(given)}=")
+
+
 def _method_table():
     def rsub(self, other):
         return subtract(other, self)
@@ -239,13 +245,18 @@ def _method_table():
     def rmatmul(self, other):
         return matmul(other, self)
 
-    def tensor_sum(self, axis=None, keepdims=False):
+    # np.sum(t, ...), np.mean, np.max call these with out=None (and dtype=None): accept those,
+    # so that the chapter's NumPy functions (its softmax) run on Tensors, differentiably.
+    def tensor_sum(self, axis=None, keepdims=False, out=None, dtype=None):
+        _numpy_only_none("sum", out=out, dtype=dtype)
         return sum(self, axis=axis, keepdims=keepdims)
 
-    def tensor_mean(self, axis=None, keepdims=False):
+    def tensor_mean(self, axis=None, keepdims=False, out=None, dtype=None):
+        _numpy_only_none("mean", out=out, dtype=dtype)
         return mean(self, axis=axis, keepdims=keepdims)
 
-    def tensor_max(self, axis=None, keepdims=False):
+    def tensor_max(self, axis=None, keepdims=False, out=None):
+        _numpy_only_none("max", out=out)
         return max(self, axis=axis, keepdims=keepdims)
 
     def tensor_reshape(self, *shape):

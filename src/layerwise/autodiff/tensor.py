@@ -361,6 +361,8 @@ def primitive(name: str):
                 if not isinstance(x, np.ndarray) and x is not None:
                     arrays[i] = _constant(x, ref_dtype)
             out, backward = forward(*arrays, **kwargs)
+            if type(out) is not np.ndarray:  # full reductions give NumPy scalars; keep ndarrays
+                out = np.asarray(out)
             if not (track and _GradMode.enabled):
                 return Tensor._wrap(out)
             parents = tuple(
