@@ -50,8 +50,8 @@ def to_svg(graph) -> str:
     lay = layout(graph)
     out = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" width="{lay.width:.0f}" '
-        f'height="{lay.height:.0f}" viewBox="0 0 {lay.width:.1f} {lay.height:.1f}" '
-        f'font-family="{FONT_FAMILY}" role="img">'),
+         f'height="{lay.height:.0f}" viewBox="0 0 {lay.width:.1f} {lay.height:.1f}" '
+         f'font-family="{FONT_FAMILY}" role="img">'),
         f"<title>{escape(graph.name)}: computational graph</title>",
         f'<rect width="{lay.width:.1f}" height="{lay.height:.1f}" fill="#ffffff"/>',
     ]
