@@ -165,11 +165,24 @@ def _expand(g, shape, axis, keepdims):
     return np.expand_dims(g, tuple(ax % len(shape) for ax in axes))
 
 
+def _spread(g, shape, axis, keepdims):
+    """A reduced gradient broadcast back over the input's ``shape``.
+
+    A full reduction (the usual loss mean) fills a fresh array, several times cheaper than
+    ``np.broadcast_to`` on small inputs and writeable, so it can become a leaf's ``.grad``.
+    """
+    if axis is None and not keepdims:
+        full = np.empty(shape, dtype=g.dtype)
+        full.fill(g)
+        return full
+    return np.broadcast_to(_expand(g, shape, axis, keepdims), shape)
+
+
 @primitive("sum")
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
     """Sum over ``axis``; the gradient is broadcast back."""
     def backward(g, needs):
-        return (np.broadcast_to(_expand(g, a.shape, axis, keepdims), a.shape),)
+        return (_spread(g, a.shape, axis, keepdims),)
 
     return np.sum(a, axis=axis, keepdims=keepdims), backward
 
@@ -177,11 +190,17 @@ def sum(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
 @primitive("mean")
 def mean(a, axis=None, keepdims=False):
     """Mean over ``axis``;  d/da_i = 1/n."""
-    out = np.mean(a, axis=axis, keepdims=keepdims)
-    n = a.size // _max(out.size, 1) if a.size else 1
+    if a.dtype.kind == "f" and a.size:
+        # np.mean's own arithmetic (a float sum, then / n) without its Python-level wrapper
+        out = np.add.reduce(a, axis=axis, keepdims=keepdims)
+        n = a.size // _max(out.size, 1)
+        out = out / n
+    else:
+        out = np.mean(a, axis=axis, keepdims=keepdims)
+        n = a.size // _max(out.size, 1) if a.size else 1
 
     def backward(g, needs):
-        return (np.broadcast_to(_expand(g / n, a.shape, axis, keepdims), a.shape),)
+        return (_spread(g / n, a.shape, axis, keepdims),)
 
     return out, backward
 

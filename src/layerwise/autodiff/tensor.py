@@ -266,42 +266,38 @@ class Tensor:
                     f"backward(grad): grad has shape {grad.shape}, tensor has {self.data.shape}"
                 )
 
-        order = _topological_order(self)
-        grads = {id(self): grad}
+        if self._backward is None:  # a leaf: nothing to walk
+            _accumulate(self, grad, set())
+            return
+        # Only op nodes are ordered and queued (keyed by the node: Tensor hashes by identity);
+        # a leaf takes its gradient as soon as one arrives.
+        grads = {self: grad}
         handed_out = set()  # ids of arrays already stored in some .grad (avoid aliasing)
-        for node in reversed(order):
-            g = grads.pop(id(node), None)
+        for node in _topological_order(self):
+            g = grads.pop(node, None)
             if g is None:
                 continue
             backward = node._backward
-            if backward is None:  # a leaf: accumulate
-                if node.grad is None:
-                    if id(g) in handed_out:
-                        g = g.copy()
-                    handed_out.add(id(g))
-                    node.grad = g
-                else:
-                    node.grad = node.grad + g
-                continue
             if backward is _FREED:
                 raise RuntimeError(
                     f"trying to backward through the graph a second time (op {node.op!r}); "
                     "pass retain_graph=True to the first backward() call"
                 )
             parents = node._parents
-            needs = tuple(p.requires_grad for p in parents)
-            parent_grads = backward(g, needs)
-            for p, need, pg in zip(parents, needs, parent_grads):
-                if not need or pg is None:
+            needs = tuple([p.requires_grad for p in parents])
+            for p, need, pg in zip(parents, needs, backward(g, needs)):
+                if pg is None or not need:
                     continue
                 pdata = p.data
                 if pg.shape != pdata.shape:
                     pg = sum_to_shape(pg, pdata.shape)
                 if pg.dtype != pdata.dtype:
                     pg = pg.astype(pdata.dtype)
-                key = id(p)
-                prev = grads.get(key)
-                grads[key] = pg if prev is None else prev + pg
+                if p._backward is None:
+                    _accumulate(p, pg, handed_out)
+                else:
+                    prev = grads.get(p)
+                    grads[p] = pg if prev is None else prev + pg
             if not retain_graph:
                 node._backward = _FREED
                 node._parents = ()
@@ -314,20 +310,37 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _accumulate(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
+    """Add ``g`` into ``leaf.grad``."""
+    if leaf.grad is None:
+        # .grad must own its memory (optimisers may work in place): copy a view (e.g. a
+        # read-only broadcast) or an array already given to another leaf
+        if g.base is not None or id(g) in handed_out:
+            g = g.copy()
+        handed_out.add(id(g))
+        leaf.grad = g
+    else:
+        leaf.grad = leaf.grad + g
+
+
 def _topological_order(root: Tensor) -> list:
-    """Nodes that need gradients, parents before children (iterative: deep graphs are fine)."""
-    order, seen = [], {id(root)}
+    """The op nodes that need gradients, each before the nodes it was computed from.
+
+    Iterative depth-first search, so deep graphs are fine; leaves are left out.
+    """
+    order, seen = [], {root}
     stack = [(root, iter(root._parents))]
     while stack:
         node, it = stack[-1]
         for p in it:
-            if p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
+            if p._backward is not None and p not in seen:
+                seen.add(p)
                 stack.append((p, iter(p._parents)))
                 break
         else:
             stack.pop()
             order.append(node)
+    order.reverse()
     return order
 
 
@@ -346,29 +359,30 @@ def primitive(name: str):
     def decorate(forward):
         @functools.wraps(forward)
         def op(*operands, **kwargs):
+            # the hot path of every operation: one pass over the operands, no conversions
+            # unless an operand is a Python number or list
             arrays = []
-            track = False
-            ref_dtype = None
+            track = convert = False
             for x in operands:
-                if type(x) is Tensor or isinstance(x, Tensor):
+                if isinstance(x, Tensor):
                     arrays.append(x.data)
-                    track = track or x.requires_grad
-                    if ref_dtype is None and x.data.dtype.kind == "f":
-                        ref_dtype = x.data.dtype
+                    if x.requires_grad:
+                        track = True
                 else:
                     arrays.append(x)
-            for i, x in enumerate(arrays):
-                if not isinstance(x, np.ndarray) and x is not None:
-                    arrays[i] = _constant(x, ref_dtype)
+                    if x is not None and not isinstance(x, np.ndarray):
+                        convert = True
+            if convert:
+                arrays = _constants(operands, arrays)
             out, backward = forward(*arrays, **kwargs)
             if type(out) is not np.ndarray:  # full reductions give NumPy scalars; keep ndarrays
                 out = np.asarray(out)
             if not (track and _GradMode.enabled):
                 return Tensor._wrap(out)
-            parents = tuple(
+            parents = tuple([
                 x if isinstance(x, Tensor) else (ABSENT if a is None else Tensor._wrap(a))
                 for x, a in zip(operands, arrays)
-            )
+            ])
             return Tensor._wrap(out, name, parents, backward)
 
         op.op_name = name
@@ -376,6 +390,14 @@ def primitive(name: str):
         return op
 
     return decorate
+
+
+def _constants(operands, arrays):
+    """Turn the non-array operands into arrays, floats in the first floating Tensor's dtype."""
+    ref_dtype = next((x.data.dtype for x in operands
+                      if isinstance(x, Tensor) and x.data.dtype.kind == "f"), None)
+    return [a if a is None or isinstance(a, np.ndarray) else _constant(a, ref_dtype)
+            for a in arrays]
 
 
 def _constant(x, ref_dtype):

@@ -70,9 +70,11 @@ def tanh(x):
     return out, lambda g, needs: (g * (1 - out * out),)
 
 
+# The reductions below call the ufuncs' own ``reduce`` (what np.max / np.sum run) directly:
+# on small batches NumPy's Python-level wrappers cost more than the arithmetic.
 def _softmax(x, axis):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    e /= np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
 
@@ -95,8 +97,9 @@ def softmax(x, axis=-1):
 
 
 def _log_softmax(x, axis):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    lse = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
+    return shifted - np.log(lse, out=lse)
 
 
 @primitive("log_softmax")

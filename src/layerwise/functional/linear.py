@@ -30,7 +30,7 @@ def linear(X, W, b=None):
     """
     Z = X @ W
     if b is not None:
-        if Z.ndim >= b.ndim and Z.dtype == np.result_type(Z, b):
+        if Z.ndim >= b.ndim and (Z.dtype == b.dtype or Z.dtype == np.result_type(Z, b)):
             Z += b
         else:
             Z = Z + b
@@ -38,13 +38,13 @@ def linear(X, W, b=None):
     def backward(g, needs):
         gX = g @ W.T if needs[0] else None
         gW = gb = None
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         if needs[1]:
-            if X.ndim == 2:
-                gW = X.T @ g
-            else:
-                gW = X.reshape(-1, X.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            gW = (X if X.ndim == 2 else X.reshape(-1, X.shape[-1])).T @ g2
         if b is not None and needs[2]:
-            gb = g.reshape(-1, g.shape[-1]).sum(axis=0).reshape(b.shape)
+            gb = np.add.reduce(g2, axis=0, keepdims=True)  # a fresh array: it becomes b.grad
+            if gb.shape != b.shape:
+                gb = gb.reshape(b.shape)
         return gX, gW, gb
 
     return Z, backward

@@ -195,23 +195,39 @@ def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction:
 def _cross_entropy(logits, target, label_smoothing=0.0, labels=True):
     logp = _log_softmax(logits, -1)
     n_classes = logits.shape[-1]
+    smoothing = label_smoothing
     if labels:
-        t = np.zeros_like(logits)
-        np.put_along_axis(t, target[..., None], 1, axis=-1)
+        # Pick each sample's log-probability instead of multiplying by a one-hot matrix:
+        # no (N, C) temporaries on the hot path, the same sum (the other terms are 0 * x).
+        flat = logp.reshape(-1, n_classes)
+        rows, cols = np.arange(len(flat)), target.reshape(-1)
+        out = -flat[rows, cols].reshape(target.shape)
+        if smoothing:
+            out = out * (1 - smoothing) - (smoothing / n_classes) * np.sum(logp, axis=-1)
     else:
-        t = target
-    if label_smoothing:
-        t = t * (1 - label_smoothing) + label_smoothing / n_classes
-    out = -np.sum(t * logp, axis=-1)
+        t = target * (1 - smoothing) + smoothing / n_classes if smoothing else target
+        out = -np.sum(t * logp, axis=-1)
 
     def backward(g, needs):
-        # d/dx of -sum_c t_c log_softmax(x)_c = softmax(x) * sum(t) - t  (sum(t) = 1 for labels)
-        p = np.exp(logp)
-        if not labels:
+        # d/dx of -sum_c t_c log_softmax(x)_c = softmax(x) * sum(t) - t  (sum(t) = 1 for labels),
+        # built in place in one fresh array
+        if labels:
+            p = np.exp(flat)  # 2-D, so the row/column indexing below writes into p itself
+            p[rows, cols] -= 1 - smoothing
+            if smoothing:
+                p -= smoothing / n_classes
+            p = p.reshape(logp.shape)
+        else:
+            p = np.exp(logp)
             p *= np.sum(t, axis=-1, keepdims=True)
-        return np.expand_dims(g, -1) * (p - t), None
+            p -= t
+        p *= g[..., None]
+        return p, None
 
     return out, backward
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str = "mean"):
@@ -246,7 +262,9 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
                 f"shape {logits.shape})"
             )
         n_classes = logits.shape[-1]
-        if target.size and (target.min() < 0 or target.max() >= n_classes):
+        # one reduction checks both ends: viewed as unsigned, negative labels are huge
+        unsigned = target.view(_UNSIGNED[target.itemsize]) if target.dtype.kind == "i" else target
+        if target.size and np.maximum.reduce(unsigned, axis=None) >= n_classes:
             bad = target[(target < 0) | (target >= n_classes)][0]
             raise ValueError(
                 f"cross_entropy: class label {bad} is out of range for {n_classes} classes "
