@@ -10,6 +10,7 @@ from . import functional, init, nn
 from .autodiff import GradcheckError, Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .nn import MLP
+from .serialization import load, save
 from .training import History, fit
 
 F = functional
@@ -19,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
     "functional", "F", "init", "nn", "MLP", "get_default_dtype", "set_default_dtype",
-    "interop", "datasets", "fit", "History",
+    "interop", "datasets", "fit", "History", "save", "load",
 ]
 
 

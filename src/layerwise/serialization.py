@@ -1,0 +1,353 @@
+"""``lw.save`` / ``lw.load``: a model as one safetensors file, weights plus architecture.
+
+File layout (the safetensors format: an 8-byte little-endian header length, a JSON header,
+then the raw tensor bytes)::
+
+    tensors        one per parameter, named as in ``state_dict()`` (``layers.0.W``, ...),
+                   C-contiguous and little-endian
+    __metadata__   {"format": "layerwise", "format_version": "1",
+                    "architecture": JSON of {"dtype": "float32", "model": <module tree>},
+                    "user": JSON of the ``metadata=`` dict, if one was given}
+
+    module tree    {"type": "MLP" | "Sequential", "layers": [<module tree>, ...]}
+                   {"type": "Dense", "n_input": 4, "n_output": 8, "activation": "relu",
+                    "bias": true}
+                   {"type": "Linear", "n_input": 8, "n_output": 3, "bias": true}
+                   {"type": "ReLU" | "Sigmoid" | "Tanh" | "Identity"}
+                   {"type": "LeakyReLU", "negative_slope": 0.01}
+                   {"type": "Softmax" | "LogSoftmax", "axis": -1}
+
+Nothing is ever unpickled: the header is JSON, the tensors are raw numbers. Saving writes a
+temporary file in the target's folder, flushes and fsyncs it, then renames it over the target
+(``os.replace``), so an interrupted save leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from . import nn
+from .functional.activations import ACTIVATIONS
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
+
+FORMAT = "layerwise"
+FORMAT_VERSION = "1"
+_DTYPES = ("float16", "float32", "float64")
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError("lw.save and lw.load need safetensors: pip install 'layerwise[io]'"
+                          ) from None
+    return safetensors
+
+
+# ------------------------------------------------------------------ module <-> tree
+# Activation modules by type name, with the settings each one keeps.
+_ACTIVATION_MODULES = {
+    "ReLU": (nn.ReLU, ()), "Sigmoid": (nn.Sigmoid, ()), "Tanh": (nn.Tanh, ()),
+    "Identity": (nn.Identity, ()), "LeakyReLU": (nn.LeakyReLU, ("negative_slope",)),
+    "Softmax": (nn.Softmax, ("axis",)), "LogSoftmax": (nn.LogSoftmax, ("axis",)),
+}
+
+
+def _describe(module, where="model") -> dict:
+    """The JSON-able tree of a supported module (see the module docstring)."""
+    kind = type(module).__name__
+    if type(module) in (nn.MLP, nn.Sequential):
+        layers = module.layers if type(module) is nn.MLP else module
+        return {"type": kind,
+                "layers": [_describe(m, f"{where}.{i}") for i, m in enumerate(layers)]}
+    if type(module) in (nn.Dense, nn.Linear):
+        if ACTIVATIONS.get(module.activation) is not module._activation:
+            raise ValueError(
+                f"lw.save: {where} ({module!r}) has a custom activation function; only named "
+                f"activations can be saved ({', '.join(sorted(ACTIVATIONS))})"
+            )
+        tree = {"type": kind, "n_input": module.n_input, "n_output": module.n_output}
+        if kind == "Dense":
+            tree["activation"] = module.activation
+        tree["bias"] = module.b is not None
+        return tree
+    if kind in _ACTIVATION_MODULES and type(module) is _ACTIVATION_MODULES[kind][0]:
+        return {"type": kind, **{k: getattr(module, k) for k in _ACTIVATION_MODULES[kind][1]}}
+    return _unsupported(module, where)
+
+
+def _unsupported(module, where):
+    raise ValueError(
+        f"lw.save: cannot describe {where} ({type(module).__name__}); supported: MLP, "
+        f"Sequential, Dense, Linear and the activation modules ({', '.join(_ACTIVATION_MODULES)})"
+        ". For other models, save model.state_dict() with safetensors.numpy.save_file"
+    )
+
+
+def _build(tree, dtype, where="model"):
+    """The module a tree describes, with zero weights (no random draws). Raises ValueError."""
+    if not isinstance(tree, dict) or not isinstance(tree.get("type"), str):
+        raise ValueError(f"{where} is not an object with a 'type'")  # noqa: TRY004 - bad file
+    kind = tree["type"]
+    expected = {"MLP": {"layers"}, "Sequential": {"layers"},
+                "Dense": {"n_input", "n_output", "activation", "bias"},
+                "Linear": {"n_input", "n_output", "bias"}}
+    keys = expected.get(kind, set(_ACTIVATION_MODULES.get(kind, (None, ()))[1]))
+    if kind not in expected and kind not in _ACTIVATION_MODULES:
+        raise ValueError(f"{where} has the unknown type {kind!r}")
+    if set(tree) - {"type"} != keys:
+        raise ValueError(f"{where} ({kind}) needs the fields {sorted(keys)}, has "
+                         f"{sorted(set(tree) - {'type'})}")
+    if kind in ("MLP", "Sequential"):
+        if not isinstance(tree["layers"], list):
+            raise ValueError(f"{where}.layers is not a list")
+        layers = [_build(t, dtype, f"{where}.{i}") for i, t in enumerate(tree["layers"])]
+        return nn.Sequential(*layers) if kind == "Sequential" else _mlp(layers, dtype, where)
+    if kind in ("Dense", "Linear"):
+        for key in ("n_input", "n_output"):
+            if type(tree[key]) is not int or tree[key] < 1:
+                raise ValueError(f"{where}.{key} must be a positive int, got {tree[key]!r}")
+        if not isinstance(tree["bias"], bool):
+            raise ValueError(f"{where}.bias must be true or false, got {tree['bias']!r}")
+        if kind == "Linear":
+            return nn.Linear(tree["n_input"], tree["n_output"], init="zeros", bias=tree["bias"],
+                             dtype=dtype)
+        if tree["activation"] not in ACTIVATIONS:
+            raise ValueError(f"{where}.activation {tree['activation']!r} is not a known "
+                             "activation")
+        return nn.Dense(tree["n_input"], tree["n_output"], tree["activation"], init="zeros",
+                        bias=tree["bias"], dtype=dtype)
+    cls, fields = _ACTIVATION_MODULES[kind]
+    for key in fields:
+        value = tree[key]
+        ok = type(value) is int if key == "axis" else isinstance(value, (int, float)) \
+            and not isinstance(value, bool)
+        if not ok:
+            raise ValueError(f"{where}.{key} has the wrong type: {value!r}")
+    return cls(**{k: tree[k] for k in fields})
+
+
+def _mlp(layers, dtype, where):
+    """Rebuild an MLP from its Dense layers (sizes chain; hidden layers share an activation)."""
+    if not layers or any(type(layer) is not nn.Dense or layer.b is None for layer in layers):
+        raise ValueError(f"{where}: an MLP is a non-empty list of Dense layers with bias")
+    sizes = [layers[0].n_input] + [layer.n_output for layer in layers]
+    if any(a.n_output != b.n_input for a, b in itertools.pairwise(layers)):
+        raise ValueError(f"{where}: the layer sizes do not chain")
+    hidden = {layer.activation for layer in layers[:-1]} or {"relu"}
+    if len(hidden) != 1:
+        raise ValueError(f"{where}: the hidden layers have different activations {hidden}")
+    return nn.MLP(sizes, hidden.pop(), layers[-1].activation, init="zeros", dtype=dtype)
+
+
+# ------------------------------------------------------------------------------ save
+def save(model, path, metadata: dict | None = None):
+    """Write ``model`` (architecture and weights) to a safetensors file at ``path``, atomically.
+
+    Args:
+        model: an ``MLP``, a ``Sequential`` of ``Dense``/``Linear``/activation modules, or one
+            such layer, with named activations and one floating dtype for all parameters.
+        path: the file to write (str or path-like); its folder must exist. An existing file is
+            replaced only once the new one is completely written.
+        metadata: optional JSON-serialisable dict stored with the model (e.g. class names);
+            read it back with ``lw.load(path, return_metadata=True)``.
+
+    Returns:
+        ``path``.
+
+    Every array is written C-contiguous and little-endian (safetensors 0.8 stores wrong
+    numbers for transposed or negative-stride arrays, safetensors#825).
+
+    >>> import numpy as np, layerwise as lw, tempfile, os
+    >>> net = lw.MLP([4, 8, 3], rng=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.safetensors")
+    >>> _ = lw.save(net, path)
+    >>> x = np.ones((2, 4), dtype=np.float32)
+    >>> np.array_equal(lw.load(path)(x).data, net(x).data)
+    True
+    """
+    st = _safetensors()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"lw.save: model must be a lw.nn.Module, got {type(model).__name__}")
+    tree = _describe(model)
+    params = list(model.named_parameters())
+    dtypes = sorted({p.data.dtype.name for _, p in params})
+    if len(dtypes) > 1:
+        raise ValueError(f"lw.save: the parameters mix dtypes {dtypes}; convert them to one")
+    dtype = dtypes[0] if dtypes else "float32"
+    if dtype not in _DTYPES:
+        raise ValueError(f"lw.save: parameters of dtype {dtype} cannot be saved ({_DTYPES})")
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
+              "architecture": json.dumps({"dtype": dtype, "model": tree})}
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"lw.save: metadata must be a dict, got {type(metadata).__name__}")
+        try:
+            header["user"] = json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"lw.save: metadata must be JSON-serialisable: {err}") from None
+    tensors = {name: np.ascontiguousarray(p.data).astype(p.data.dtype.newbyteorder("<"))
+               for name, p in params}
+    _atomic_write(path, st.numpy.save(tensors, metadata=header))
+    return path
+
+
+def _atomic_write(path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it over
+    ``path``; on any failure (including KeyboardInterrupt) remove the temporary file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"lw.save: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"lw.save: {path} is a folder; give a file name")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable; not every system can fsync a folder
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _file_mode(path) -> int:
+    """Keep an existing file's permissions; a new file gets 0o666 less the umask (as open())."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+# ------------------------------------------------------------------------------ load
+_FOREIGN = [  # (magic bytes, what the file is)
+    (b"\x80\x02", "a Python pickle"), (b"\x80\x03", "a Python pickle"),
+    (b"\x80\x04", "a Python pickle"), (b"\x80\x05", "a Python pickle"),
+    (b"PK\x03\x04", "a zip archive (a torch.save or np.savez file?)"),
+    (b"\x93NUMPY", "a NumPy .npy file"), (b"\x89HDF", "an HDF5 file (a Keras .h5 model?)"),
+]
+
+
+def load(path, return_metadata: bool = False):
+    """Read a model written by :func:`save`: rebuild the architecture, then fill in the weights.
+
+    Args:
+        path: the file (str or path-like).
+        return_metadata: also return the ``metadata`` dict given to ``save`` (``{}`` if none).
+
+    Returns:
+        The model (in the dtype it was saved in), or ``(model, metadata)``.
+
+    Raises:
+        FileNotFoundError / OSError: the file cannot be read.
+        ValueError: the file is not a layerwise model: too short or truncated, random bytes,
+            a pickle or other format, a safetensors file without layerwise metadata, or an
+            architecture that does not match the tensors. The message names the file.
+
+    Nothing in the file is ever executed: the header is parsed as JSON and the tensors are read
+    as raw numbers.
+    """
+    st = _safetensors()
+    name = os.fspath(path)
+    with open(name, "rb") as f:
+        data = f.read()
+
+    def bad(what):
+        return ValueError(f"{name}: {what}")
+
+    for magic, what in _FOREIGN:
+        if data.startswith(magic):
+            raise bad(f"this is {what}, not a safetensors model; layerwise never loads pickles "
+                      "or other formats that can run code (save models with lw.save)")
+    if len(data) < 8:
+        raise bad(f"not a safetensors file: only {len(data)} bytes")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise bad(f"truncated or not a safetensors file: the header should be {size} bytes but "
+                  f"only {len(data) - 8} follow")
+    try:
+        header = json.loads(data[8:8 + size])
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise bad(f"not a safetensors file: the header is not JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise bad("not a safetensors file: the header is not a JSON object")
+    meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        names = [k for k in header if k != "__metadata__"]
+        raise bad(
+            "a safetensors file, but not a layerwise model (its metadata has no "
+            f"format='layerwise'); it holds the tensors {names[:8]}{' ...' if len(names) > 8 else ''}"
+            "; read them with safetensors.numpy.load_file"
+        )
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise bad(f"layerwise format version {meta.get('format_version')!r}; this layerwise "
+                  f"reads version {FORMAT_VERSION}")
+    try:
+        architecture = json.loads(meta["architecture"])
+        dtype = architecture["dtype"]
+        tree = architecture["model"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise bad(f"the metadata has no readable architecture ({type(err).__name__}: {err})"
+                  ) from None
+    if dtype not in _DTYPES:
+        raise bad(f"the architecture's dtype {dtype!r} is not one of {_DTYPES}")
+    try:
+        model = _build(tree, np.dtype(dtype))
+    except (ValueError, TypeError) as err:
+        raise bad(f"the architecture in the metadata is invalid: {err}") from None
+    try:
+        tensors = st.numpy.load(data)
+    except st.SafetensorError as err:
+        raise bad(f"corrupt tensor data ({err})") from None
+    except KeyError as err:  # a safetensors dtype NumPy has no type for, e.g. BF16
+        raise bad(f"a tensor has the dtype {err}, which layerwise cannot read") from None
+    _check_tensors(model, tensors, dtype, bad)
+    model.load_state_dict(tensors)
+    if not return_metadata:
+        return model
+    try:
+        user = json.loads(meta["user"]) if "user" in meta else {}
+    except (TypeError, ValueError) as err:
+        raise bad(f"the user metadata is not JSON ({err})") from None
+    return model, user
+
+
+def _check_tensors(model, tensors, dtype, bad):
+    """Names, shapes and dtypes of the tensors must be those the architecture needs."""
+    params = dict(model.named_parameters())
+    problems = [f"missing {n}" for n in params if n not in tensors]
+    problems += [f"unexpected {n}" for n in tensors if n not in params]
+    for n, p in params.items():
+        if n in tensors:
+            t = tensors[n]
+            if t.shape != p.shape:
+                problems.append(f"{n} has shape {t.shape}, the architecture needs {p.shape}")
+            elif t.dtype != np.dtype(dtype):
+                problems.append(f"{n} has dtype {t.dtype}, the architecture says {dtype}")
+    if problems:
+        raise bad("the tensors do not match the architecture in the metadata: "
+                  + "; ".join(problems))
