@@ -7,6 +7,7 @@ import numpy as np
 from .. import functional as F
 from .. import nn, optim
 from ..autodiff.tensor import Tensor
+from ..training import fit
 from ._common import LabResult, Table, chapter_rng, new_figure, save_figure, task
 
 __all__ = ["LOSSES", "huber", "make_outlier_data"]
@@ -49,17 +50,12 @@ def make_outlier_data(n_samples=60, n_outliers=6, slope=2.0, intercept=1.0, nois
 
 
 def _fit_line(loss_fn, x, y, epochs, lr):
-    """Fit ``lw.nn.Linear(1, 1)`` (from zero) by full-batch gradient descent; returns
-    ``(slope, intercept, final_loss)``."""
+    """Fit ``lw.nn.Linear(1, 1)`` from zero with ``lw.fit`` and full-batch SGD; returns
+    ``(slope, intercept, last epoch's loss)``."""
     model = nn.Linear(1, 1, init="zeros", dtype=np.float64)
-    opt = optim.SGD(model.parameters(), lr=lr)
-    X, Y = x[:, None], y[:, None]
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(Y, model(X))
-        loss.backward()
-        opt.step()
-    return float(model.W.data[0, 0]), float(model.b.data[0, 0]), float(loss.data)
+    history = fit(model, x[:, None], y[:, None], loss_fn, optim.SGD(model.parameters(), lr=lr),
+                  epochs=epochs, batch_size=len(x), shuffle=False, progress=False)
+    return float(model.W.data[0, 0]), float(model.b.data[0, 0]), float(history["loss"][-1])
 
 
 def _line_distance(slope, intercept, true_slope, true_intercept, lo, hi) -> float:
@@ -76,7 +72,8 @@ def huber(n_samples: int = 60, n_outliers: int = 6, outlier_shift: float = 12.0,
 
     The curves are ``lw.F.mse_loss``, ``mae_loss`` and ``huber_loss(delta)`` with
     ``reduction='none'`` over errors in [-4, 4], with their derivatives from autodiff. The
-    fits train ``lw.nn.Linear(1, 1)`` from zero with ``lw.optim.SGD`` (full batch) on
+    fits train ``lw.nn.Linear(1, 1)`` from zero with ``lw.fit`` and ``lw.optim.SGD`` (full
+    batch, no shuffling) on
     ``make_outlier_data(...)``; each fit is scored by its RMS vertical distance to the true
     line over the data's x range.
 
@@ -195,7 +192,7 @@ def _draw(curves, delta, x, y, mask, fits, slope, intercept, out):
                       f"{abs(f['intercept']):.2f}")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title("Lines fitted with each loss (layerwise Linear(1, 1) + SGD)")
+    ax.set_title("Lines fitted with each loss (layerwise Linear(1, 1), lw.fit, SGD)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
     fit_path = save_figure(fig, out, "huber_fit.png")
