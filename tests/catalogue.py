@@ -13,14 +13,23 @@ into torch's ``(input, target)``), how to draw each argument and the arguments' 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
-from hypothesis import strategies as st
 from helpers import (
-    Arg, Shapes, broadcast, classes, linear_shapes, matmul_shapes, one, same, sample, torch,
+    Arg,
+    Shapes,
+    broadcast,
+    classes,
+    linear_shapes,
+    matmul_shapes,
+    one,
+    same,
+    sample,
+    torch,
 )
+from hypothesis import strategies as st
 
 from layerwise import functional as F
 from layerwise.autodiff import ops
@@ -76,9 +85,9 @@ def _torch_reversed(x):
     return x.permute(tuple(reversed(range(x.ndim))))
 
 
-MIN2 = dict(min_dims=2, min_side=2, example=(3, 4))
-ROWS = dict(min_dims=1, example=(3, 4))
-BLOCK = dict(min_dims=3, max_dims=3, example=(2, 3, 4))
+MIN2 = {"min_dims": 2, "min_side": 2, "example": (3, 4)}  # shape options for one(...)
+ROWS = {"min_dims": 1, "example": (3, 4)}
+BLOCK = {"min_dims": 3, "max_dims": 3, "example": (2, 3, 4)}
 
 CATALOGUE = [
     # ----------------------------------------------------------- binary, broadcasting

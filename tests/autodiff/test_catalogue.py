@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 from catalogue import CATALOGUE, NAMES
 from helpers import (
-    assert_adjoint, assert_gradcheck, assert_matches_torch, graph_ops, lw_inputs, upstream,
+    assert_adjoint,
+    assert_gradcheck,
+    assert_matches_torch,
+    graph_ops,
+    lw_inputs,
+    upstream,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,6 +51,7 @@ def test_float32_stays_float32(case):
     tensors = lw_inputs(case.example(np.float32), case.grads)
     out = case.lw(*tensors)
     assert out.dtype == np.float32, f"{case.name}: output is {out.dtype}"
+    assert type(out.data) is np.ndarray, f"{case.name}: .data is a {type(out.data).__name__}"
     out.backward(upstream(out.shape))
     for i, (t, need) in enumerate(zip(tensors, case.grads)):
         if need:
