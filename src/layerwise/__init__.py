@@ -11,6 +11,7 @@ from .autodiff import GradcheckError, Tensor, enable_grad, gradcheck, is_grad_en
 from .dtypes import get_default_dtype, set_default_dtype
 from .nn import MLP
 from .serialization import load, save
+from .summary import summary
 from .training import History, fit
 
 F = functional
@@ -20,7 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
     "functional", "F", "init", "nn", "MLP", "get_default_dtype", "set_default_dtype",
-    "interop", "datasets", "fit", "History", "save", "load",
+    "interop", "datasets", "fit", "History", "save", "load", "summary",
 ]
 
 
