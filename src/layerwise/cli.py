@@ -1,0 +1,546 @@
+"""The ``layerwise`` command: train, predict, evaluate and summarise models; run the lab.
+
+::
+
+    layerwise train --data digits --layers 64 --epochs 20 --out digits.safetensors --plot h.png
+    layerwise summary digits.safetensors
+    layerwise predict digits.safetensors new_rows.csv --proba
+    layerwise evaluate digits.safetensors --data digits
+    layerwise lab all --out report
+
+``train`` standardises the features (mean 0, standard deviation 1 over the training rows)
+while training and folds that scaling into the first layer's weights before saving, so the
+saved model takes raw features: ``lw.load(path)(X)`` is what ``predict`` prints. The file's
+metadata keeps the loss, the feature and class names, for ``predict`` and ``evaluate``.
+
+Bad arguments exit with status 2 (a usage line and one error line); unreadable data or model
+files and failed training exit with status 1 and one line naming the file or the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+
+import numpy as np
+
+__all__ = ["build_parser", "main"]
+
+DATASETS = ("iris", "digits")
+LOSSES = {  # name -> (loss module name, task)
+    "cross_entropy": ("CrossEntropyLoss", "classification"),
+    "bce": ("BCEWithLogitsLoss", "binary"),
+    "mse": ("MSELoss", "regression"),
+    "mae": ("L1Loss", "regression"),
+    "huber": ("HuberLoss", "regression"),
+}
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+
+
+class CommandError(Exception):
+    """A problem with the data, a file or the run (not the arguments): one line, exit 1."""
+
+
+# ------------------------------------------------------------------------ option types
+def _number(kind, test, wanted):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        if (isinstance(value, float) and not math.isfinite(value)) or not test(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+
+    convert.__name__ = wanted
+    return convert
+
+
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+seed_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = _number(float, lambda v: v > 0, "a finite number > 0")
+nonnegative_float = _number(float, lambda v: v >= 0, "a finite number >= 0")
+fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def layer_sizes(text):
+    """``"64,32"`` -> ``[64, 32]``; ``""`` or ``"none"`` -> ``[]`` (no hidden layer)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be hidden layer sizes such as 64,32 (positive integers), got {text!r}")
+    return sizes
+
+
+def existing_file(text):
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"file not found: {text}")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    return text
+
+
+def dataset(text):
+    """``iris``, ``digits`` or the path of an existing CSV file."""
+    if text.lower() in DATASETS:
+        return text.lower()
+    if os.path.exists(text) or text.lower().endswith(".csv"):
+        return existing_file(text)
+    raise argparse.ArgumentTypeError(
+        f"unknown dataset {text!r}: use {', '.join(DATASETS)} or the path of a .csv file")
+
+
+def output_file(text):
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"the folder {folder} does not exist")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    return text
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The ``layerwise`` argument parser (subcommands train, predict, evaluate, summary, lab)."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="layerwise", description="Train, inspect and use layerwise networks.")
+    parser.add_argument("--version", action="version", version=f"layerwise {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a network on iris, digits or a CSV file",
+        usage="layerwise train --data DATA [--layers SIZES] [--loss LOSS] [--epochs N] "
+              "[--out FILE] [options]",
+        description="Train a multi-layer network and report its accuracy (or loss).")
+    train.set_defaults(subparser=train)
+    _data_options(train)
+    train.add_argument("--layers", type=layer_sizes, default=[64], metavar="SIZES",
+                       help="hidden layer sizes, e.g. 64,32 ('none' for none; default: 64); "
+                            "input and output sizes come from the data")
+    train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                       help="hidden activation (default: relu)")
+    train.add_argument("--loss", choices=LOSSES, default="cross_entropy",
+                       help="cross_entropy (classes), bce (two classes), mse, mae or huber "
+                            "(regression); default: cross_entropy")
+    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                       help="default: adam")
+    train.add_argument("--lr", type=positive_float, metavar="LR",
+                       help="learning rate (default: 0.001 for adam, 0.01 for sgd)")
+    train.add_argument("--momentum", type=fraction, metavar="M",
+                       help="SGD momentum in [0, 1) (default: 0)")
+    train.add_argument("--weight-decay", type=nonnegative_float, default=0.0, metavar="WD",
+                       help="L2 weight decay (default: 0)")
+    train.add_argument("--epochs", type=positive_int, default=20, metavar="N",
+                       help="default: 20")
+    train.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                       help="default: 32")
+    train.add_argument("--seed", type=seed_int, default=0, metavar="N",
+                       help="seed for the weights, the split and the shuffling (default: 0)")
+    train.add_argument("--val-split", type=fraction, default=0.2, metavar="F",
+                       help="share of rows held out for validation, in [0, 1) (default: 0.2)")
+    train.add_argument("--patience", type=positive_int, metavar="N",
+                       help="stop when the validation loss has not improved for N epochs "
+                            "and keep the best weights")
+    train.add_argument("--no-standardize", dest="standardize", action="store_false",
+                       help="train on the raw features")
+    train.add_argument("--out", type=output_file, metavar="FILE",
+                       help="write the trained model here (.safetensors)")
+    train.add_argument("--plot", type=output_file, metavar="FILE",
+                       help="write the loss and accuracy curves here (.png)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    predict = commands.add_parser(
+        "predict", help="predict the rows of a CSV file with a saved model",
+        usage="layerwise predict MODEL CSV [--out FILE] [--proba]",
+        description="Print one prediction per row of CSV (a header row, then numbers).")
+    predict.set_defaults(subparser=predict)
+    predict.add_argument("model", type=existing_file, metavar="MODEL")
+    predict.add_argument("csv", type=existing_file, metavar="CSV")
+    predict.add_argument("--out", type=output_file, metavar="FILE",
+                         help="write the predictions to FILE instead of the screen")
+    predict.add_argument("--proba", action="store_true",
+                         help="print class probabilities instead of classes")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a saved model on a data set",
+        usage="layerwise evaluate MODEL --data DATA [--target COLUMN] [--loss LOSS]",
+        description="Print the loss (and accuracy) of a saved model on a data set.")
+    evaluate.set_defaults(subparser=evaluate)
+    evaluate.add_argument("model", type=existing_file, metavar="MODEL")
+    _data_options(evaluate)
+    evaluate.add_argument("--loss", choices=LOSSES,
+                          help="the loss to report (default: the one it was trained with)")
+
+    summary = commands.add_parser("summary", help="print a saved model's layers",
+                                  description="Print a saved model's layers and parameters.")
+    summary.set_defaults(subparser=summary)
+    summary.add_argument("model", type=existing_file, metavar="MODEL")
+
+    commands.add_parser("lab", add_help=False, help="run the chapter's exercises "
+                                                    "(layerwise lab --help)")
+    return parser
+
+
+def _data_options(p):
+    p.add_argument("--data", type=dataset, required=True, metavar="DATA",
+                   help="iris, digits, or the path of a CSV file with a header row")
+    p.add_argument("--target", metavar="COLUMN",
+                   help="the CSV's label column, by name or position (default: the last)")
+
+
+# ------------------------------------------------------------------------------ data
+def _load(data, target):
+    """``(X float32, y, feature_names, class_names or None, target_name)`` of a data set."""
+    from . import datasets
+
+    if data in DATASETS:
+        if target is not None:
+            raise _UsageError(f"--target applies to CSV files; {data} has its own labels")
+        loader = datasets.load_iris if data == "iris" else datasets.load_digits
+        X, y, features, classes = loader(return_names=True)
+        return X, y, features, classes, "species" if data == "iris" else "digit"
+    header = _csv_header(data)
+    if target is None:
+        column = -1
+    elif target.lstrip("-").isdigit() and target not in header:
+        column = int(target)
+    else:
+        column = target
+    try:
+        X, y, features, classes = datasets.load_csv(data, target=column, return_names=True)
+    except UnicodeDecodeError as err:
+        raise CommandError(f"{data}: not a text file ({err.reason})") from None
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err)) from None
+    name = header[column] if isinstance(column, int) else column
+    return X, y, features, classes, name
+
+
+def _csv_header(path):
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            for row in csv.reader(f):
+                if any(cell.strip() for cell in row):
+                    return [cell.strip() for cell in row]
+    except UnicodeDecodeError as err:
+        raise CommandError(f"{path}: not a text file ({err.reason})") from None
+    except OSError as err:
+        raise CommandError(f"{path}: cannot be read ({err.strerror})") from None
+    except csv.Error as err:
+        raise CommandError(f"{path}: not a CSV file ({err})") from None
+    raise CommandError(f"{path}: the file is empty")
+
+
+def _targets(y, classes, task, where):
+    """Targets as the loss wants them, and the class names (None for regression)."""
+    if task == "regression":
+        if classes is not None:
+            raise CommandError(f"{where}: the target column holds class names; use "
+                               "--loss cross_entropy")
+        return y.astype(np.float32).reshape(-1, 1), None
+    if classes is None:  # numeric labels: 0..K-1 in sorted order, named by their values
+        if y.dtype.kind != "i":
+            raise CommandError(f"{where}: the target column has non-integer values; use "
+                               "--loss mse (or mae, huber) for regression")
+        values, y = np.unique(y, return_inverse=True)
+        classes = [str(v) for v in values]
+    if task == "binary":
+        if len(classes) != 2:
+            raise CommandError(f"{where}: --loss bce needs exactly two classes, the data has "
+                               f"{len(classes)}; use --loss cross_entropy")
+        return y.astype(np.float32).reshape(-1, 1), classes
+    if len(classes) < 2:
+        raise CommandError(f"{where}: the data has a single class ({classes[0]})")
+    return y.astype(np.int64), classes
+
+
+def _make_loss(name):
+    from . import nn
+
+    return getattr(nn, LOSSES[name][0])()
+
+
+# ---------------------------------------------------------------------------- train
+def _train(args):
+    import layerwise as lw
+
+    if args.momentum is not None and args.optimizer != "sgd":
+        raise _UsageError("--momentum applies to --optimizer sgd only")
+    if args.patience is not None and args.val_split == 0:
+        raise _UsageError("--patience watches the validation loss: give --val-split > 0")
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CommandError("--plot needs matplotlib: pip install 'layerwise[plot]'"
+                               ) from None
+    task = LOSSES[args.loss][1]
+    X, y, features, classes, target = _load(args.data, args.target)
+    y, classes = _targets(y, classes, task, args.data)
+    rng = np.random.default_rng(args.seed)
+    if args.val_split > 0:
+        if math.ceil(args.val_split * len(X)) >= len(X):
+            raise CommandError(f"--val-split {args.val_split} leaves no rows for training")
+        X_train, X_val, y_train, y_val = lw.data.train_test_split(X, y, args.val_split, rng=rng)
+    else:
+        X_train, y_train, X_val, y_val = X, y, None, None
+    mean, scale = _standardizer(X_train, args.standardize)
+
+    n_out = len(classes) if task == "classification" else 1
+    model = lw.MLP([X.shape[1], *args.layers, n_out], hidden_activation=args.activation,
+                   output_activation="none", rng=rng)
+    if args.optimizer == "adam":
+        optimizer = lw.optim.Adam(model.parameters(), lr=args.lr or 1e-3,
+                                  weight_decay=args.weight_decay)
+    else:
+        optimizer = lw.optim.SGD(model.parameters(), lr=args.lr or 1e-2,
+                                 momentum=args.momentum or 0.0, weight_decay=args.weight_decay)
+    loss = _make_loss(args.loss)
+    validation = None if X_val is None else ((X_val - mean) / scale, y_val)
+    try:
+        history = lw.fit(model, (X_train - mean) / scale, y_train, loss, optimizer,
+                         args.epochs, args.batch_size, validation_data=validation, rng=rng,
+                         progress=not args.quiet, early_stopping=args.patience)
+    except (ValueError, FloatingPointError) as err:
+        raise CommandError(str(err)) from None
+    _fold_standardizer(model, mean, scale)
+
+    scores = {"training": lw.training.evaluate(model, X_train, y_train, loss)}
+    if X_val is not None:
+        scores["validation"] = lw.training.evaluate(model, X_val, y_val, loss)
+    for part, s in scores.items():
+        figure = f"accuracy {s['accuracy']:.4f}  " if "accuracy" in s else ""
+        print(f"{part:<10}  {figure}loss ({args.loss}) {s['loss']:.4f}")
+    if args.out:
+        metadata = {"loss": args.loss, "features": features, "target": target,
+                    "classes": classes, "data": os.path.basename(args.data)}
+        try:
+            lw.save(model, args.out, metadata=metadata)
+        except OSError as err:
+            raise CommandError(f"cannot write {args.out}: {err.strerror or err}") from None
+        print(f"model written to {args.out}")
+    if args.plot:
+        try:
+            history.plot(args.plot, title=f"{os.path.basename(args.data)}: "
+                                          f"MLP({model.extra_repr()})")
+        except (OSError, ValueError) as err:
+            raise CommandError(f"cannot write {args.plot}: {err}") from None
+        print(f"training curves written to {args.plot}")
+    return 0
+
+
+def _standardizer(X, on):
+    """Mean and scale per feature (a constant feature keeps scale 1)."""
+    if not on:
+        return np.zeros(X.shape[1], X.dtype), np.ones(X.shape[1], X.dtype)
+    mean = X.mean(axis=0, dtype=np.float64)
+    std = X.std(axis=0, dtype=np.float64)
+    return mean.astype(X.dtype), np.where(std > 0, std, 1.0).astype(X.dtype)
+
+
+def _fold_standardizer(model, mean, scale):
+    """Make the first layer take raw features: ((x - m) / s) W + b = x (W / s) + (b - (m / s) W)."""
+    first = model.layers[0]
+    W = first.W.data.astype(np.float64)
+    shift = (mean / scale).astype(np.float64)
+    first.b.data[...] = first.b.data - shift @ W
+    first.W.data[...] = W / scale.astype(np.float64)[:, None]
+
+
+# ------------------------------------------------------------------ saved models
+def _open_model(path):
+    import layerwise as lw
+
+    try:
+        return lw.load(path, return_metadata=True)
+    except ImportError as err:
+        raise CommandError(str(err)) from None
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err) if isinstance(err, ValueError) else
+                           f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+def _input_size(model) -> int:
+    for _, m in model.named_modules():
+        if hasattr(m, "n_input"):
+            return m.n_input
+    raise CommandError("the model has no Dense or Linear layer, so its input size is unknown")
+
+
+def _columns(X, names, model, meta, where):
+    """The model's feature columns of ``X``, picked by name when the file names them."""
+    features = meta.get("features")
+    if features and names != features:
+        missing = [f for f in features if f not in names]
+        if missing:
+            raise CommandError(f"{where}: the model needs the columns {features[:8]}"
+                               f"{' ...' if len(features) > 8 else ''}; missing {missing[:5]}"
+                               f"{' ...' if len(missing) > 5 else ''}")
+        X = X[:, [names.index(f) for f in features]]
+    n = _input_size(model)
+    if X.shape[1] != n:
+        raise CommandError(f"{where}: the model takes {n} features, the data has "
+                           f"{X.shape[1]} columns")
+    return X
+
+
+def _features_for(model, meta, path):
+    """The rows of a CSV file to predict (a label column, if the file has one, is left out)."""
+    from . import datasets
+
+    header, target = _csv_header(path), meta.get("target")
+    try:
+        if target in header and len(header) > 1:
+            X, _, names, _ = datasets.load_csv(path, target=target, return_names=True)
+        else:
+            X, names = datasets.load_csv(path, target=None, return_names=True)
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err)) from None
+    return _columns(X, names, model, meta, path)
+
+
+def _predict(args):
+    from . import functional as F
+    from .autodiff.tensor import no_grad
+
+    model, meta = _open_model(args.model)
+    X = _features_for(model, meta, args.csv)
+    with no_grad():
+        out = model.eval()(X).data
+    loss, classes = meta.get("loss"), meta.get("classes")
+    if loss == "cross_entropy" or (loss is None and out.shape[1] > 1):
+        probs = F.softmax(out).data
+    elif loss == "bce":
+        p = F.sigmoid(out).data[:, 0]
+        probs = np.stack([1 - p, p], axis=1)
+    else:
+        probs = None
+    if probs is not None:
+        classes = classes or [str(k) for k in range(probs.shape[1])]
+    if args.proba:
+        if probs is None:
+            raise _UsageError("--proba applies to classifiers; this model predicts values")
+        lines = [",".join(classes)] + [",".join(map(str, row)) for row in probs]
+    elif probs is not None:
+        lines = ["prediction"] + [classes[k] for k in probs.argmax(axis=1)]
+    else:
+        lines = [",".join(f"prediction_{j}" for j in range(out.shape[1]))
+                 if out.shape[1] > 1 else "prediction"]
+        lines += [",".join(map(str, row)) for row in out]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        try:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:
+            raise CommandError(f"cannot write {args.out}: {err.strerror or err}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _evaluate(args):
+    import layerwise as lw
+
+    model, meta = _open_model(args.model)
+    name = args.loss or meta.get("loss")
+    if name is None:
+        raise _UsageError("the model file does not say which loss it was trained with; "
+                          "give --loss")
+    X, y, names, classes, _ = _load(args.data, args.target)
+    X = _columns(X, names, model, meta, args.data)
+    trained = meta.get("classes")
+    if classes is not None and trained:  # class names: map them to the model's labels
+        unknown = sorted(set(classes) - set(trained))
+        if unknown:
+            raise CommandError(f"{args.data}: classes {unknown} were not in the training data")
+        y = np.array([trained.index(c) for c in classes])[y]
+        classes = trained
+    elif classes is None and trained and LOSSES[name][1] != "regression":
+        try:
+            lookup = {int(c): k for k, c in enumerate(trained)}
+            y = np.array([lookup[int(v)] for v in y])
+        except (ValueError, KeyError) as err:
+            raise CommandError(f"{args.data}: label {err} was not in the training data"
+                               ) from None
+        classes = trained
+    y, _ = _targets(y, classes, LOSSES[name][1], args.data)
+    try:
+        scores = lw.training.evaluate(model, X, y, _make_loss(name))
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    print(f"loss ({name}): {scores['loss']:.4f}")
+    if "accuracy" in scores:
+        print(f"accuracy: {scores['accuracy']:.4f}")
+    return 0
+
+
+def _summary(args):
+    import layerwise as lw
+
+    model, meta = _open_model(args.model)
+    print(lw.summary(model, (None, _input_size(model))))
+    for key in ("data", "target", "loss"):
+        if meta.get(key):
+            print(f"{key.capitalize()}: {meta[key]}")
+    if meta.get("classes"):
+        print(f"Classes: {', '.join(meta['classes'])}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- main
+class _UsageError(Exception):
+    """A bad combination of arguments, found after parsing: usage line + one line, exit 2."""
+
+
+def _lab(argv):
+    try:
+        from .lab.cli import main as lab_main
+    except ModuleNotFoundError as err:
+        if err.name in ("layerwise.lab", "layerwise.lab.cli"):
+            print("layerwise lab: the lab is not available in this installation",
+                  file=sys.stderr)
+            return 1
+        print(f"layerwise lab: needs the package {err.name!r} "
+              "(pip install 'layerwise[plot]')", file=sys.stderr)
+        return 1
+    return lab_main(argv)
+
+
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "summary": _summary}
+
+
+def main(argv=None) -> int:
+    """Run the ``layerwise`` command with ``argv`` (default: ``sys.argv[1:]``); return the
+    exit status: 0 done, 1 a data, file or training problem, 2 bad arguments, 130 Ctrl-C."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["lab"]:
+        return _lab(argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help / --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else 0
+    where = f"layerwise {args.command}"
+    try:
+        return COMMANDS[args.command](args)
+    except _UsageError as err:
+        args.subparser.print_usage(sys.stderr)
+        print(f"{where}: error: {err}", file=sys.stderr)
+        return 2
+    except CommandError as err:
+        print(f"{where}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{where}: interrupted", file=sys.stderr)
+        return 130
