@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python examples/chapter_tour.py
+	$(BIN)/layerwise train --data iris --layers 16 --lr 0.01 --epochs 50 --quiet
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
