@@ -207,7 +207,7 @@ def test_graph_exercise_counts_17_parameters_per_layer():
     assert [(s["op"], s["output"]) for s in r["steps"]] == [
         ("matmul", [1, 3]), ("add", [1, 3]), ("relu", [1, 3]),
         ("matmul", [1, 2]), ("add", [1, 2]), ("softmax", [1, 2])]
-    assert r["steps"][0]["inputs"] == [("X", [1, 2]), ("layers.0.W", [2, 3])]
+    assert r["steps"][0]["inputs"] == [["X", [1, 2]], ["layers.0.W", [2, 3]]]
     assert [(p["count"], p["formula"]) for p in r["per_layer"]] == [(9, 9), (8, 8)]
     assert r["num_parameters"] == r["formula_total"] == 17 and r["consistent"]
 

@@ -95,6 +95,9 @@ class LabResult:
     files: dict = field(default_factory=dict)
     headline: str = ""
 
+    def __post_init__(self):
+        self.data = jsonable(self.data)  # plain lists and floats: JSON as it stands
+
     def __getitem__(self, key):
         return self.data[key]
 

@@ -120,7 +120,7 @@ def _verdict(method: str, layers: list) -> str:
     ratio = last_hidden / first if first else float("inf")
     per_layer = ratio ** (1 / max(len(layers) - 2, 1))
     if per_layer < 0.5:
-        trend = "the signal collapses towards 0 (it vanishes)"
+        trend = "the signal collapses towards 0, it vanishes"
     elif per_layer < 0.9:
         trend = "the spread shrinks layer after layer"
     elif per_layer <= 1.1:
