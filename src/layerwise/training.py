@@ -36,7 +36,7 @@ import numpy as np
 from . import functional as F
 from . import nn
 from .autodiff.tensor import Tensor, no_grad
-from .data import batches, num_batches
+from .data.batching import as_rows, batches, num_batches
 from .rng import resolve_rng
 
 __all__ = ["History", "NonFiniteLossError", "evaluate", "fit"]
@@ -246,16 +246,6 @@ def _forward(model, X):
     return out if isinstance(out, Tensor) else Tensor(out)
 
 
-def _as_rows(a, name: str, where: str):
-    if isinstance(a, Tensor):
-        a = a.data
-    if not isinstance(a, np.ndarray):
-        a = np.asarray(a)
-    if a.ndim == 0:
-        raise ValueError(f"{where}: {name} must have a row axis, got a scalar")
-    return a
-
-
 def _positive_int(value, name: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
@@ -280,7 +270,7 @@ def evaluate(model, X, y, loss, batch_size: int = 256) -> dict:
     where = "evaluate"
     if not isinstance(model, nn.Module):
         raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
-    X, y = _as_rows(X, "X", where), _as_rows(y, "y", where)
+    X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     batch_size = _positive_int(batch_size, "batch_size", where)
     kind = _check_targets(model, loss, X, y, where)
     return _evaluate(model, X, y, loss, kind if kind in _CLASSIFICATION else None, batch_size)
@@ -355,7 +345,7 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
     where = "fit"
     if not isinstance(model, nn.Module):
         raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
-    X, y = _as_rows(X, "X", where), _as_rows(y, "y", where)
+    X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     epochs = _positive_int(epochs, "epochs", where)
     batch_size = _positive_int(batch_size, "batch_size", where)
     if not (callable(getattr(optimizer, "step", None))
@@ -380,7 +370,7 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
             X_val, y_val = validation_data
         except (TypeError, ValueError):
             raise ValueError(f"{where}: validation_data must be a pair (X_val, y_val)") from None
-        X_val, y_val = _as_rows(X_val, "X_val", where), _as_rows(y_val, "y_val", where)
+        X_val, y_val = as_rows(X_val, "X_val", where), as_rows(y_val, "y_val", where)
         _check_targets(model, loss, X_val, y_val, f"{where} (validation_data)")
 
     rng = resolve_rng(rng)  # once: a seed gives a new permutation every epoch

@@ -9,7 +9,7 @@ import numpy as np
 from ..autodiff.tensor import Tensor
 from ..rng import resolve_rng
 
-__all__ = ["batches", "num_batches"]
+__all__ = ["as_rows", "batches", "num_batches"]
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
@@ -55,10 +55,10 @@ def batches(X, y=None, batch_size: int = 32, shuffle: bool = False, rng=None,
     >>> [len(Xb) for Xb in lw.data.batches(X, batch_size=2, drop_last=True)]
     [2, 2]
     """
-    X = _rows(X, "X")
+    X = as_rows(X, "X")
     n = len(X)
     if y is not None:
-        y = _rows(y, "y")
+        y = as_rows(y, "y")
         if len(y) != n:
             raise ValueError(f"batches: X has {n} rows but y has {len(y)}; they must match")
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
@@ -80,12 +80,13 @@ def _generate(X, y, n, batch_size, shuffle, rng, drop_last):
         yield Xb if y is None else (Xb, np.asarray(y[index]))
 
 
-def _rows(a, name):
-    """An array with a first (row) axis; memmaps and ndarrays pass through without copying."""
+def as_rows(a, name: str, where: str = "batches"):
+    """``a`` as an array with a row axis; memmaps and ndarrays pass through without a copy,
+    Tensors give their data. ``name`` and ``where`` go into the error for a scalar."""
     if isinstance(a, Tensor):
         a = a.data
     if not isinstance(a, np.ndarray):
         a = np.asarray(a)
     if a.ndim == 0:
-        raise ValueError(f"batches: {name} must have a row axis, got a scalar")
+        raise ValueError(f"{where}: {name} must have a row axis, got a scalar")
     return a

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from ..rng import resolve_rng
-from .batching import _rows
+from .batching import as_rows
 
 __all__ = ["train_test_split"]
 
@@ -36,10 +36,10 @@ def train_test_split(X, y=None, test_size: float = 0.25, shuffle: bool = True, r
     >>> X_train.shape, X_test.shape, sorted(np.r_[y_train, y_test]) == list(range(10))
     ((7, 2), (3, 2), True)
     """
-    X = _rows(X, "X")
+    X = as_rows(X, "X", "train_test_split")
     n = len(X)
     if y is not None:
-        y = _rows(y, "y")
+        y = as_rows(y, "y", "train_test_split")
         if len(y) != n:
             raise ValueError(f"train_test_split: X has {n} rows but y has {len(y)}")
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):

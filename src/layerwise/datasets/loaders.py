@@ -180,11 +180,12 @@ def load_csv(path, target=-1, delimiter=",", dtype=None, return_names=False):
 # --------------------------------------------------------------------------- #
 def _open_resource(filename):
     """Open a shipped data file as text (gunzipping ``.gz`` files)."""
-    resource = files(__package__).joinpath("data").joinpath(filename)
-    raw = resource.open("rb")
+    # Read whole (the files are small): a GzipFile over an open file never closes that file,
+    # which left a ResourceWarning behind every load_digits().
+    data = files(__package__).joinpath("data").joinpath(filename).read_bytes()
     if filename.endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        data = gzip.decompress(data)
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
 
 
 def _float_dtype(dtype):
