@@ -145,6 +145,8 @@ CATALOGUE = [
     Case("max(axis=0)", lambda x: x.max(axis=0), lambda x: x.amax(0), (REAL,), one(**ROWS)),
     Case("max(axis=-1, keepdims)", lambda x: x.max(axis=-1, keepdims=True),
          lambda x: x.amax(-1, keepdim=True), (REAL,), one(**ROWS)),
+    Case("max(axis=(0, -1))", lambda x: x.max(axis=(0, -1)), lambda x: x.amax((0, -1)),
+         (REAL,), one(**MIN2)),
     # ------------------------------------------------------------------- shapes
     Case("reshape(-1)", lambda x: x.reshape(-1), lambda x: x.reshape(-1), (REAL,), one()),
     Case("reshape(reversed)", lambda x: x.reshape(x.shape[::-1]),
@@ -209,13 +211,22 @@ CATALOGUE = [
             (SOFT, WIDE), same(2)),
     *losses("categorical_cross_entropy", F.categorical_cross_entropy,
             lambda y, p, reduction: _reduce(-(y * p.log()).sum(-1), reduction),
-            (ONEHOT, PROBS), classes()),
+            (ONEHOT, PROBS), classes(max_dims=3)),
     *losses("cross_entropy(labels)", F.cross_entropy,
             lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(x, y),
             (LABELS, WIDE), classes()),
     *losses("cross_entropy(probabilities)", F.cross_entropy,
             lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(x, y),
             (TARGET_PROBS, WIDE), classes()),
+    # (N, T, C): layerwise's class axis is the last, torch's is 1
+    *losses("cross_entropy(labels, (N, T, C))", F.cross_entropy,
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(
+                x.movedim(-1, 1), y),
+            (LABELS, WIDE), classes(min_dims=3, max_dims=3)),
+    *losses("cross_entropy(probabilities, (N, T, C))", F.cross_entropy,
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(
+                x.movedim(-1, 1), y.movedim(-1, 1)),
+            (TARGET_PROBS, WIDE), classes(min_dims=3, max_dims=3)),
     *losses("cross_entropy(labels, label_smoothing=0.1)",
             functools.partial(F.cross_entropy, label_smoothing=0.1),
             lambda y, x, reduction: torch.nn.CrossEntropyLoss(

@@ -97,12 +97,13 @@ def linear_shapes(bias=True) -> Shapes:
     return Shapes(_linear_shapes(bias), example)
 
 
-def classes(n=2, max_dims=2) -> Shapes:
-    """Class-axis-last shapes ``(N, C)`` (or ``(C,)``) for ``n`` arguments; a ``labels``
-    argument gets this shape too and draws labels of shape ``(N,)`` in ``0..C-1``."""
-    shapes = hnp.array_shapes(min_dims=1, max_dims=max_dims, max_side=5).filter(
+def classes(n=2, min_dims=1, max_dims=2) -> Shapes:
+    """Class-axis-last shapes ``(..., C)``, C >= 2, for ``n`` arguments; a ``labels`` argument
+    gets this shape too and draws labels of shape ``(...)`` in ``0..C-1``."""
+    shapes = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, max_side=5).filter(
         lambda s: s[-1] >= 2)
-    return Shapes(shapes.map(lambda s: (s,) * n), ((4, 3),) * n)
+    example = (2, 3, 4)[3 - max(min_dims, 2):]
+    return Shapes(shapes.map(lambda s: (s,) * n), (example,) * n)
 
 
 # ---------------------------------------------------------------------------------- inputs
