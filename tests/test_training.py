@@ -302,8 +302,19 @@ def test_progress_prints_one_line_per_epoch_to_stderr(capsys):
     assert "loss: " in lines[0] and "val_accuracy: " in lines[0]
 
 
+def test_progress_on_a_terminal_is_a_live_bar(capsys, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat stderr as a terminal
+    monkeypatch.setenv("COLUMNS", "120")
+    X, y = blobs(n=30)
+    net = mlp([3, 4, 3])
+    lw.fit(net, X, y, CE, lw.optim.Adam(net.parameters()), 2, batch_size=10, rng=0)
+    err = capsys.readouterr().err
+    assert "━" in err and "eta" in err and "3/3 loss " in err
+    assert "Epoch 2/2 - " in err and " - accuracy: " in err
+
+
 def test_progress_without_rich_falls_back_to_plain_lines(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "rich.progress", None)  # import fails
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # import fails
     X, y = blobs(n=30)
     net = mlp([3, 4, 3])
     lw.fit(net, X, y, CE, lw.optim.Adam(net.parameters()), 2, rng=0)

@@ -318,9 +318,10 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
             ``val_accuracy``).
         shuffle: reshuffle the rows every epoch (drawn from ``rng``).
         rng: ``None`` (NumPy's global state), an int seed, a Generator or a RandomState.
-        progress: show a live progress bar on stderr (epoch, batch, loss, accuracy,
-            validation figures, time left) and one line per epoch; needs ``rich``
-            (``pip install 'layerwise[progress]'``), else the epoch lines alone are printed.
+        progress: print one line per epoch on stderr (loss, accuracy, validation figures,
+            time), under a live bar (epoch, batch, running loss and accuracy, time left) on a
+            terminal or in Jupyter; the bar needs ``rich`` (``pip install
+            'layerwise[progress]'``). ``False``: print nothing.
         early_stopping: ``None``, or a patience: stop when ``val_loss`` has not improved for
             that many epochs and put back the weights of the best epoch (needs
             ``validation_data``).
@@ -440,12 +441,18 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
 
 # -------------------------------------------------------------------------- display
 def _display(progress, epochs, n_batches):
+    """The live rich bar on a terminal or in Jupyter; plain epoch lines elsewhere (a log file,
+    a pipe, no rich installed); None for ``progress=False``."""
     if not progress:
         return None
     try:
-        return _RichDisplay(epochs, n_batches)
+        from rich.console import Console
     except ImportError:
         return _PlainDisplay(epochs, n_batches)
+    console = Console(stderr=True)
+    if not (console.is_terminal or console.is_jupyter):
+        return _PlainDisplay(epochs, n_batches)
+    return _RichDisplay(epochs, n_batches, console)
 
 
 def _format_logs(logs: dict) -> str:
@@ -476,8 +483,7 @@ class _RichDisplay(_PlainDisplay):
     printed line per finished epoch above it. Redrawn by the loop itself, at most ten times a
     second (no background thread), so a step costs a clock read unless it is time to redraw."""
 
-    def __init__(self, epochs, n_batches):
-        from rich.console import Console
+    def __init__(self, epochs, n_batches, console):
         from rich.progress import (
             BarColumn,
             Progress,
@@ -487,12 +493,11 @@ class _RichDisplay(_PlainDisplay):
         )
 
         super().__init__(epochs, n_batches)
-        self.console = Console(stderr=True)
         self.progress = Progress(
             TextColumn("Epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
             TextColumn("{task.fields[step]}"), TextColumn("{task.fields[logs]}"),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            console=self.console, transient=True, auto_refresh=False,
+            console=console, transient=True, auto_refresh=False,
         )
         self.task = self.progress.add_task("fit", total=epochs * n_batches, epoch=1,
                                            step=f"0/{n_batches}", logs="")
