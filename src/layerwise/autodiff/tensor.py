@@ -258,7 +258,8 @@ class Tensor:
                     f"backward() needs a `grad` argument for a non-scalar tensor of shape "
                     f"{self.data.shape}; reduce it first (e.g. .sum() or .mean())"
                 )
-            grad = np.ones_like(self.data)
+            grad = np.empty_like(self.data)
+            grad.fill(1)  # np.ones_like, without its Python-level wrapper
         else:
             grad = np.array(_data(grad), dtype=self.data.dtype, copy=True)
             if grad.shape != self.data.shape:
@@ -267,14 +268,15 @@ class Tensor:
                 )
 
         if self._backward is None:  # a leaf: nothing to walk
-            _accumulate(self, grad, set())
+            self.grad = grad if self.grad is None else self.grad + grad
             return
         # Only op nodes are ordered and queued (keyed by the node: Tensor hashes by identity);
         # a leaf takes its gradient as soon as one arrives.
         grads = {self: grad}
+        pop, get = grads.pop, grads.get
         handed_out = set()  # ids of arrays already stored in some .grad (avoid aliasing)
         for node in _topological_order(self):
-            g = grads.pop(node, None)
+            g = pop(node, None)
             if g is None:
                 continue
             backward = node._backward
@@ -291,13 +293,20 @@ class Tensor:
                 pdata = p.data
                 if pg.shape != pdata.shape:
                     pg = sum_to_shape(pg, pdata.shape)
-                if pg.dtype != pdata.dtype:
+                if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
                     pg = pg.astype(pdata.dtype)
-                if p._backward is None:
-                    _accumulate(p, pg, handed_out)
-                else:
-                    prev = grads.get(p)
+                if p._backward is not None:
+                    prev = get(p)
                     grads[p] = pg if prev is None else prev + pg
+                elif p.grad is None:  # a leaf
+                    # .grad must own its memory (optimisers may work in place): copy a view
+                    # (e.g. a read-only broadcast) or an array already given to another leaf
+                    if pg.base is not None or id(pg) in handed_out:
+                        pg = pg.copy()
+                    handed_out.add(id(pg))
+                    p.grad = pg
+                else:
+                    p.grad = p.grad + pg
             if not retain_graph:
                 node._backward = _FREED
                 node._parents = ()
@@ -308,19 +317,6 @@ class Tensor:
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def _accumulate(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
-    """Add ``g`` into ``leaf.grad``."""
-    if leaf.grad is None:
-        # .grad must own its memory (optimisers may work in place): copy a view (e.g. a
-        # read-only broadcast) or an array already given to another leaf
-        if g.base is not None or id(g) in handed_out:
-            g = g.copy()
-        handed_out.add(id(g))
-        leaf.grad = g
-    else:
-        leaf.grad = leaf.grad + g
 
 
 def _topological_order(root: Tensor) -> list:
@@ -353,7 +349,8 @@ def primitive(name: str):
     per operand (``None`` where ``needs[i]`` is False or the operand is not differentiable),
     each either shaped like the operand or broadcastable to it.
 
-    The resulting function accepts Tensors, ndarrays and numbers, and returns a Tensor.
+    The resulting function accepts Tensors, ndarrays and numbers, and returns a Tensor; its
+    ``rule`` attribute is the undecorated NumPy rule, for graph-free fast paths.
     """
 
     def decorate(forward):
@@ -386,6 +383,7 @@ def primitive(name: str):
             return Tensor._wrap(out, name, parents, backward)
 
         op.op_name = name
+        op.rule = forward
         PRIMITIVES[name] = op
         return op
 

@@ -31,7 +31,11 @@ def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
         return ops.sum(losses)
     if reduction == "none":
         return losses
-    raise ValueError(f"unknown reduction {reduction!r}; known: {', '.join(REDUCTIONS)}")
+    raise _unknown_reduction(reduction)
+
+
+def _unknown_reduction(reduction) -> ValueError:
+    return ValueError(f"unknown reduction {reduction!r}; known: {', '.join(REDUCTIONS)}")
 
 
 def _as_tensor(x) -> Tensor:
@@ -192,7 +196,7 @@ def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction:
 
 # --------------------------------------------------------------------- logits in
 @primitive("cross_entropy")
-def _cross_entropy(logits, target, label_smoothing=0.0, labels=True):
+def _cross_entropy(logits, target, label_smoothing=0.0, labels=True, reduction="mean"):
     logp = _log_softmax(logits, -1)
     n_classes = logits.shape[-1]
     smoothing = label_smoothing
@@ -207,6 +211,15 @@ def _cross_entropy(logits, target, label_smoothing=0.0, labels=True):
     else:
         t = target * (1 - smoothing) + smoothing / n_classes if smoothing else target
         out = -np.sum(t * logp, axis=-1)
+    # The reduction is part of this node, as in torch.nn.functional.cross_entropy: the
+    # gradient then needs one scaling of (softmax - t) and no separate mean node.
+    n = out.size
+    if reduction == "none":
+        loss = out
+    elif reduction == "sum" or not n:
+        loss = np.sum(out) if reduction == "sum" else np.mean(out)
+    else:
+        loss = np.add.reduce(out, axis=None) / n  # np.mean's arithmetic
 
     def backward(g, needs):
         # d/dx of -sum_c t_c log_softmax(x)_c = softmax(x) * sum(t) - t  (sum(t) = 1 for labels),
@@ -221,10 +234,10 @@ def _cross_entropy(logits, target, label_smoothing=0.0, labels=True):
             p = np.exp(logp)
             p *= np.sum(t, axis=-1, keepdims=True)
             p -= t
-        p *= g[..., None]
+        p *= g[..., None] if reduction == "none" else (g / n if reduction == "mean" else g)
         return p, None
 
-    return out, backward
+    return loss, backward
 
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -246,6 +259,8 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
     0.693147
     """
     logits = _as_tensor(logits)
+    if reduction not in REDUCTIONS:
+        raise _unknown_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if logits.ndim < 1:
@@ -276,8 +291,8 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
             f"cross_entropy: y_true must be integer labels of shape {logits.shape[:-1]} or "
             f"probabilities of shape {logits.shape}; got {target.dtype} of shape {target.shape}"
         )
-    losses = _cross_entropy(logits, target, label_smoothing=label_smoothing, labels=labels)
-    return reduce(losses, reduction)
+    return _cross_entropy(logits, target, label_smoothing=label_smoothing, labels=labels,
+                          reduction=reduction)
 
 
 def mse_gradient(y_true, y_pred) -> Tensor:

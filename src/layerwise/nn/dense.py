@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ..autodiff.tensor import Tensor
+from ..autodiff.tensor import Tensor, _GradMode
 from ..dtypes import resolve_dtype
 from ..init import initialize_weights
 from ..rng import resolve_rng
@@ -55,23 +55,33 @@ class Dense(Module):
 
     def forward(self, X) -> Tensor:
         """``(..., n_input) -> (..., n_output)``; inputs are cast to the layer's dtype."""
-        data = X.data if isinstance(X, Tensor) else X
-        if type(data) is not np.ndarray:
-            X = data = np.asarray(data)
-        if data.ndim == 0 or data.shape[-1] != self.n_input:
-            raise ValueError(
-                f"{self!r} expected input (..., {self.n_input}), got {data.shape}"
-            )
-        dtype = self.W.data.dtype
-        if data.dtype != dtype:
-            X = X.astype(dtype)
-            data = X.data if isinstance(X, Tensor) else X
-        Z = F.linear(X, self.W, self.b)
-        A = self._activation(Z)
+        x = X.data if isinstance(X, Tensor) else X
+        if type(x) is not np.ndarray:
+            X = x = np.asarray(x)
+        W, b, fn = self.W, self.b, self._activation
+        if x.ndim == 0 or x.shape[-1] != self.n_input:
+            raise ValueError(f"{self!r} expected input (..., {self.n_input}), got {x.shape}")
+        if x.dtype != W.data.dtype:
+            X = X.astype(W.data.dtype)
+            x = X.data if isinstance(X, Tensor) else X
+        rule = getattr(fn, "rule", None)
+        if (rule is not None or fn is F.identity) and not (_GradMode.enabled and (
+                W.requires_grad or (b is not None and b.requires_grad)
+                or (X is not x and X.requires_grad))):
+            # Nothing to differentiate (lw.no_grad(), frozen weights): the same NumPy rules as
+            # F.linear and the activation, called directly instead of through graph nodes.
+            z = F.linear.rule(x, W.data, None if b is None else b.data)[0]
+            a = z if rule is None else rule(z)[0]
+            A = Tensor._wrap(a)
+        else:
+            Z = F.linear(X, W, b)
+            A = fn(Z)
+            z = Z.data
+            a = A.data if isinstance(A, Tensor) else np.asarray(A)
         cache = self.cache
-        cache["X"] = data
-        cache["Z"] = Z.data
-        cache["A"] = A.data if isinstance(A, Tensor) else np.asarray(A)
+        cache["X"] = x
+        cache["Z"] = z
+        cache["A"] = a
         return A
 
     def extra_repr(self) -> str:
