@@ -1,4 +1,4 @@
-"""The examples print the chapter's numbers; the docstring examples of the core run.
+"""The examples print the chapter's numbers; the README tour and the docstring examples run.
 
 Each example redoes one listing of the chapter with layerwise and runs as
 ``python examples/NAME.py``. The oracle is the chapter's own code (``chapter_listings.py``),
@@ -39,15 +39,19 @@ LINE_BY_LINE = {
 NUMERIC = {"bias_effect", "pytorch_network"}
 
 
-def run_example(name: str, *args: str, cwd: Path) -> str:
-    """Run ``examples/NAME.py`` as a user would; return its stdout (it must exit cleanly)."""
+def run_python(script: Path, *args: str, cwd: Path) -> str:
+    """Run a script as a user would; return its stdout (it must exit cleanly, unwarned)."""
     paths = [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
-    proc = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, f"{name}.py failed:\n{proc.stderr}"
-    assert "Warning" not in proc.stderr, f"{name}.py warned:\n{proc.stderr}"
+    proc = subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stderr}"
+    assert "Warning" not in proc.stderr, f"{script.name} warned:\n{proc.stderr}"
     return proc.stdout
+
+
+def run_example(name: str, *args: str, cwd: Path) -> str:
+    return run_python(EXAMPLES / f"{name}.py", *args, cwd=cwd)
 
 
 def printed(listing, *args) -> str:
@@ -129,6 +133,15 @@ OTHERS = sorted(p.stem for p in EXAMPLES.glob("*.py")
 @pytest.mark.parametrize("name", OTHERS)
 def test_other_examples_run_cleanly(name, tmp_path):
     assert run_example(name, cwd=tmp_path).strip()
+
+
+def test_readme_python_blocks_run(tmp_path):
+    """The README's tour works as written (each ```python block, run in order, in one process)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert blocks, "the README has no python block"
+    script = tmp_path / "readme_tour.py"
+    script.write_text("\n".join(blocks))
+    run_python(script, cwd=tmp_path)
 
 
 # --------------------------------------------------------------- docstring examples

@@ -57,6 +57,18 @@ def test_grads_of_two_leaves_are_not_aliased():
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
 
 
+@pytest.mark.parametrize("expr", [
+    lambda x: x.sum(), lambda x: x.mean(), lambda x: (x + 1.0).sum(),
+    lambda x: x.reshape(-1).sum(), lambda x: x.T.sum(), lambda x: (x * 2.0).max(),
+], ids=["sum", "mean", "add", "reshape", "T", "max"])
+def test_grad_is_a_writable_array_of_its_own(expr):
+    # optimisers update .grad in place; a read-only broadcast view there would break them
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    expr(x).backward()
+    assert x.grad.flags.writeable
+    x.grad += 1.0
+
+
 # ------------------------------------------------------------------------- broadcasting
 def test_broadcast_gradients_are_reduced_to_each_operand_shape():
     a = Tensor(np.ones((3, 1)), requires_grad=True)
