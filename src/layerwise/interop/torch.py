@@ -90,6 +90,8 @@ def to_torch(model: Module):
         cls, kwargs = _TO_TORCH[name]
         if name == "leaky_relu" and isinstance(m, act.LeakyReLU):
             kwargs = {"negative_slope": m.negative_slope}
+        elif isinstance(m, (act.Softmax, act.LogSoftmax)):
+            kwargs = {"dim": m.axis}
         layers.append(getattr(nn, cls)(**kwargs))
     return nn.Sequential(*layers)
 
