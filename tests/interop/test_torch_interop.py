@@ -107,6 +107,15 @@ def test_to_torch_of_sequentials_with_activation_modules_and_no_bias():
         assert_close(seq(X).data, tseq(torch.from_numpy(X)).numpy(), np.float32)
 
 
+@pytest.mark.parametrize("module", [nn.Softmax(axis=0), nn.LogSoftmax(axis=0), nn.Softmax()],
+                         ids=repr)
+def test_to_torch_keeps_the_softmax_axis(module):
+    seq = nn.Sequential(nn.Linear(3, 4, rng=0, dtype=np.float64), module)
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    with torch.no_grad():
+        assert_close(seq(X).data, to_torch(seq)(torch.from_numpy(X)).numpy(), np.float64)
+
+
 def test_to_torch_refuses_what_it_cannot_convert():
     with pytest.raises(TypeError, match="activation '<lambda>'"):
         to_torch(nn.Dense(2, 2, activation=lambda z: z * 2))
@@ -151,6 +160,33 @@ def test_from_torch_gives_the_same_outputs_and_gradients(seed, dtype):
         assert layer.W.dtype == dtype
         assert_close(layer.W.grad, linear.weight.grad.numpy().T, dtype, scale=10)
         assert_close(layer.b.grad, linear.bias.grad.numpy().reshape(1, -1), dtype, scale=10)
+
+
+def test_from_torch_of_the_chapters_simple_network():
+    class SimpleNetwork(torch.nn.Module):  # the chapter's class, in float64
+        def __init__(self, input_size, hidden_sizes, output_size):
+            super().__init__()
+            layers = []
+            prev_size = input_size
+            for hidden_size in hidden_sizes:
+                layers.append(torch.nn.Linear(prev_size, hidden_size, dtype=torch.float64))
+                layers.append(torch.nn.ReLU())
+                prev_size = hidden_size
+            layers.append(torch.nn.Linear(prev_size, output_size, dtype=torch.float64))
+            self.network = torch.nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.network(x)
+
+    torch.manual_seed(0)
+    model = SimpleNetwork(4, [8, 4], 3)
+    net = from_torch(model)
+    assert [repr(m) for m in net] == ["Dense(4 -> 8, activation=relu)",
+                                      "Dense(8 -> 4, activation=relu)",
+                                      "Dense(4 -> 3, activation=none)"]
+    X = np.random.default_rng(0).uniform(0, 7, (5, 4))
+    with torch.no_grad():
+        assert_close(net(X).data, model(torch.from_numpy(X)).numpy(), np.float64)
 
 
 def test_from_torch_keeps_a_non_default_leaky_slope_as_its_own_module():
