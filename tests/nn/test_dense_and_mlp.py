@@ -181,3 +181,19 @@ def test_shape_mismatch_in_an_mlp():
 def test_scalar_input_is_rejected():
     with pytest.raises(ValueError, match=r"expected input \(\.\.\., 2\), got \(\)"):
         nn.Dense(2, 2, rng=0)(np.float64(1.0))
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "softmax", "log_softmax",
+                                        "leaky_relu", "none", lambda z: np.maximum(0, z)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_under_no_grad_computes_the_same(activation, dtype):
+    layer = nn.Dense(4, 3, activation, rng=0, dtype=dtype)
+    X = np.random.default_rng(1).standard_normal((5, 4))
+    with_graph = layer(X)
+    cache = dict(layer.cache)
+    with lw.no_grad():
+        without = layer(X)
+    assert not without.requires_grad and without.dtype == dtype
+    np.testing.assert_array_equal(without.data, with_graph.data)
+    for key in ("X", "Z", "A"):
+        np.testing.assert_array_equal(layer.cache[key], cache[key])
