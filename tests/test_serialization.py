@@ -103,6 +103,24 @@ def test_loading_draws_no_random_numbers(tmp_path):
     assert np.random.rand() == np.random.RandomState(0).rand()
 
 
+@pytest.mark.parametrize("sizes", [[64, 64, 10], [4, 8, 3], [2, 3, 2], [784, 32, 10]])
+def test_a_header_length_that_looks_like_a_pickle_still_loads(tmp_path, sizes):
+    """The 8-byte header length of a real file may begin with b"\x80\x02" (a 640-byte header),
+    the bytes that open a pickle: such a file is still a model (found by the README tour)."""
+    path = tmp_path / "m.safetensors"
+    net = lw.MLP(sizes, output_activation="none", rng=0)
+    lw.save(net, path)
+    x = np.ones((2, sizes[0]), dtype=np.float32)
+    assert np.array_equal(lw.load(path)(x).data, net(x).data)
+
+
+def test_digits_model_header_begins_like_a_pickle(tmp_path):
+    path = tmp_path / "m.safetensors"
+    lw.save(lw.MLP([64, 64, 10], output_activation="none", rng=0), path)
+    assert path.read_bytes()[:2] == b"\x80\x02"  # the case above really occurs
+    lw.load(path)
+
+
 # --------------------------------------------------------------------- atomic writes
 @pytest.fixture
 def saved(tmp_path):

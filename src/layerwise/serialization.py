@@ -279,7 +279,9 @@ def load(path, return_metadata: bool = False):
     def bad(what):
         return ValueError(f"{name}: {what}")
 
-    for magic, what in _FOREIGN:
+    # A safetensors header (JSON) starts at byte 8; only a file without one is sniffed for a
+    # foreign format (its 8-byte length may itself begin with b"\x80\x02", as a pickle does).
+    for magic, what in _FOREIGN if data[8:9] != b"{" else ():
         if data.startswith(magic):
             raise bad(f"this is {what}, not a safetensors model; layerwise never loads pickles "
                       "or other formats that can run code (save models with lw.save)")
