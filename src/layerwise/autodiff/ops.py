@@ -351,3 +351,94 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 
 Tensor.__array_ufunc__ = _array_ufunc
+
+
+# NumPy functions that are not ufuncs (np.dot, np.sum, np.reshape, ...): the chapter's own code
+# calls them, so on Tensors they run the differentiable primitives.
+def _np_dot(a, b, out=None):
+    _numpy_only_none("dot", out=out)
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return multiply(a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise TypeError("np.dot on Tensors of more than 2 dimensions: use @ (np.matmul)")
+    return matmul(a, b)
+
+
+def _np_reduction(op, name):
+    def reduction(a, axis=None, *args, keepdims=False, out=None, dtype=None, **extra):
+        if args:
+            raise TypeError(f"np.{name} on a Tensor: pass axis and keepdims by keyword")
+        _numpy_only_none(name, out=out, dtype=dtype, **extra)
+        return op(a, axis=axis, keepdims=keepdims)
+
+    return reduction
+
+
+def _np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    if order != "C":
+        raise TypeError("np.reshape on a Tensor supports only order='C'")
+    return reshape(a, shape=tuple(np.atleast_1d(shape if shape is not None else newshape)))
+
+
+def _np_clip(a, a_min=None, a_max=None, out=None, **bounds):
+    _numpy_only_none("clip", out=out)
+    return clip(a, lo=bounds.get("min", a_min), hi=bounds.get("max", a_max))
+
+
+_FUNCTIONS = {
+    np.dot: _np_dot,
+    np.sum: _np_reduction(sum, "sum"),
+    np.mean: _np_reduction(mean, "mean"),
+    np.max: _np_reduction(max, "max"),
+    np.amax: _np_reduction(max, "amax"),
+    np.reshape: _np_reshape,
+    np.transpose: lambda a, axes=None: transpose(a, axes=None if axes is None else tuple(axes)),
+    np.clip: _np_clip,
+}
+
+# Functions whose results carry no gradient (indices, tests, shapes): plain arrays come back.
+_NON_DIFFERENTIABLE_FUNCTIONS = {
+    np.argmax, np.argmin, np.argsort, np.shape, np.ndim, np.size, np.allclose, np.isclose,
+    np.array_equal, np.array_equiv, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+    np.count_nonzero, np.nonzero, np.any, np.all, np.unique, np.result_type, np.can_cast,
+    np.array2string, np.array_repr, np.array_str, np.copyto, np.may_share_memory,
+    np.shares_memory, np.iscomplexobj, np.isrealobj, np.round, np.around,
+}
+
+
+def _unwrap(value):
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+def _tracked(value) -> bool:
+    if isinstance(value, Tensor):
+        return value.requires_grad
+    if isinstance(value, (list, tuple)):
+        return any(_tracked(v) for v in value)
+    if isinstance(value, dict):
+        return any(_tracked(v) for v in value.values())
+    return False
+
+
+def _array_function(self, func, types, args, kwargs):
+    """Route ``np.dot(X, W)``, ``np.sum(t, axis=1)`` etc. to the primitives; refuse a NumPy
+    function that would silently cut the graph of a tensor that needs gradients."""
+    handler = _FUNCTIONS.get(func)
+    if handler is not None:
+        return handler(*args, **kwargs)
+    if (func not in _NON_DIFFERENTIABLE_FUNCTIONS and is_grad_enabled()
+            and (_tracked(args) or _tracked(kwargs))):
+        raise TypeError(
+            f"np.{func.__name__} is not differentiable in layerwise (it would cut the graph); "
+            f"use a Tensor method or lw.functional op, or call it on t.data / inside lw.no_grad()"
+        )
+    return func(*_unwrap(args), **_unwrap(kwargs))
+
+
+Tensor.__array_function__ = _array_function

@@ -191,10 +191,10 @@ class Tensor:
         return len(self.data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self.item())  # item(): any one-element shape, as torch (NumPy 2 refuses)
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self.item())
 
     def __bool__(self) -> bool:
         return bool(self.data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autodiff.ops import _UFUNCS
 from ..autodiff.tensor import Tensor, primitive
 
 __all__ = [
@@ -129,6 +130,8 @@ def identity(x):
     """
     return x if isinstance(x, Tensor) else Tensor(x)
 
+
+_UFUNCS[np.tanh] = tanh  # np.tanh(t) on a Tensor stays differentiable
 
 ACTIVATIONS = {
     "relu": relu,
