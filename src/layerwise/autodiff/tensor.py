@@ -81,6 +81,7 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 _FREED = object()  # marks a node whose graph was released by backward()
+_new = object.__new__
 
 
 def _float_array(value, dtype=None):
@@ -127,10 +128,10 @@ class Tensor:
         self._backward = None
         self.name = name
 
-    @classmethod
-    def _wrap(cls, data, op=None, parents=(), backward=None):
+    @staticmethod
+    def _wrap(data, op=None, parents=(), backward=None):
         """Fast constructor used by primitives: no conversion, no checks."""
-        t = object.__new__(cls)
+        t = _new(Tensor)
         t.data = data
         t.grad = None
         t.requires_grad = backward is not None
@@ -360,6 +361,7 @@ def primitive(name: str):
             # unless an operand is a Python number or list
             arrays = []
             track = convert = False
+            tensors = True  # every operand a Tensor: they are the node's parents as they are
             for x in operands:
                 if isinstance(x, Tensor):
                     arrays.append(x.data)
@@ -367,6 +369,7 @@ def primitive(name: str):
                         track = True
                 else:
                     arrays.append(x)
+                    tensors = False
                     if x is not None and not isinstance(x, np.ndarray):
                         convert = True
             if convert:
@@ -375,12 +378,12 @@ def primitive(name: str):
             if type(out) is not np.ndarray:  # full reductions give NumPy scalars; keep ndarrays
                 out = np.asarray(out)
             if not (track and _GradMode.enabled):
-                return Tensor._wrap(out)
-            parents = tuple([
-                x if isinstance(x, Tensor) else (ABSENT if a is None else Tensor._wrap(a))
+                return _wrap(out)
+            parents = operands if tensors else tuple([
+                x if isinstance(x, Tensor) else (ABSENT if a is None else _wrap(a))
                 for x, a in zip(operands, arrays)
             ])
-            return Tensor._wrap(out, name, parents, backward)
+            return _wrap(out, name, parents, backward)
 
         op.op_name = name
         op.rule = forward
@@ -407,7 +410,9 @@ def _constant(x, ref_dtype):
     return _float_array(x)  # lists of Python floats take the default dtype, as Tensor(...) does
 
 
-ABSENT = Tensor._wrap(np.empty(0))
+_wrap = Tensor._wrap
+
+ABSENT = _wrap(np.empty(0))
 """Stands in the graph for an optional operand passed as None (e.g. ``linear`` without bias)."""
 
 PRIMITIVES: dict = {}

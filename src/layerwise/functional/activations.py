@@ -26,7 +26,13 @@ def relu(x):
     >>> lw.F.relu([-1.0, 2.0])
     Tensor([0., 2.])
     """
-    return np.maximum(x, 0), lambda g, needs: (g * (x > 0),)
+    # a float mask multiplied in place: NumPy's float * bool multiply casts through a slow loop
+    def backward(g, needs):
+        mask = (x > 0).astype(g.dtype)
+        mask *= g
+        return (mask,)
+
+    return np.maximum(x, 0), backward
 
 
 @primitive("leaky_relu")

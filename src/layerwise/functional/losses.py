@@ -263,22 +263,24 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
         raise _unknown_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if logits.ndim < 1:
+    shape = logits.data.shape
+    if not shape:
         raise ValueError("cross_entropy: logits must have a class axis, got a scalar")
     target = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
-    if target.shape == logits.shape and target.dtype.kind == "f":
+    kind = target.dtype.kind
+    if target.shape == shape and kind == "f":
         labels = False
         target = target.astype(logits.dtype, copy=False)
-    elif target.shape == logits.shape[:-1]:
-        if target.dtype.kind not in "iu":
+    elif target.shape == shape[:-1]:
+        if kind not in "iu":
             raise ValueError(
                 f"cross_entropy: class labels must be integers, got {target.dtype} labels of "
                 f"shape {target.shape} (convert with y.astype(int), or pass probabilities of "
-                f"shape {logits.shape})"
+                f"shape {shape})"
             )
-        n_classes = logits.shape[-1]
+        n_classes = shape[-1]
         # one reduction checks both ends: viewed as unsigned, negative labels are huge
-        unsigned = target.view(_UNSIGNED[target.itemsize]) if target.dtype.kind == "i" else target
+        unsigned = target.view(_UNSIGNED[target.itemsize]) if kind == "i" else target
         if target.size and np.maximum.reduce(unsigned, axis=None) >= n_classes:
             bad = target[(target < 0) | (target >= n_classes)][0]
             raise ValueError(
@@ -288,8 +290,8 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
         labels = True
     else:
         raise ValueError(
-            f"cross_entropy: y_true must be integer labels of shape {logits.shape[:-1]} or "
-            f"probabilities of shape {logits.shape}; got {target.dtype} of shape {target.shape}"
+            f"cross_entropy: y_true must be integer labels of shape {shape[:-1]} or "
+            f"probabilities of shape {shape}; got {target.dtype} of shape {target.shape}"
         )
     return _cross_entropy(logits, target, label_smoothing=label_smoothing, labels=labels,
                           reduction=reduction)
