@@ -181,6 +181,20 @@ def test_linear_equals_matmul_plus_add(x_shape, b_shape):
         np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_linear_products_are_bit_identical_to_matmul(order):
+    """linear multiplies matrices with np.dot (cheaper per call); the product must be the very
+    same BLAS result as ``@``, forward and backward."""
+    X, W, b = leaf((37, 19), np.float32, order), leaf((19, 23), np.float32, order), leaf((1, 23))
+    b = lw.Tensor(b.data.astype(np.float32), requires_grad=True)
+    Z = lw.F.linear(X, W, b)
+    np.testing.assert_array_equal(Z.data, X.data @ W.data + b.data)
+    g = RNG.standard_normal(Z.shape).astype(np.float32)
+    Z.backward(g)
+    np.testing.assert_array_equal(X.grad, g @ W.data.T)
+    np.testing.assert_array_equal(W.grad, X.data.T @ g)
+
+
 # -------------------------------------------------------------------- Dense, no graph
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "none",
                lambda x: np.maximum(0, x)]

@@ -42,13 +42,14 @@ class no_grad:
     False
     """
 
+    __slots__ = ("_prev",)
     _enabled = False
 
     def __enter__(self):
         self._prev = _GradMode.enabled
         _GradMode.enabled = self._enabled
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, traceback):
         _GradMode.enabled = self._prev
         return False
 
@@ -64,6 +65,7 @@ class no_grad:
 class enable_grad(no_grad):
     """Context manager that turns graph building back on inside ``no_grad``."""
 
+    __slots__ = ()
     _enabled = True
 
 

@@ -13,6 +13,12 @@ from .module import Module
 
 __all__ = ["Dense", "Linear"]
 
+_wrap, _linear_rule, _Function = Tensor._wrap, F.linear.rule, type(F.identity)
+# The NumPy rule of each built-in activation, for the graph-free path (any other callable
+# given as the activation goes through its own code instead).
+_RULES = {fn: fn.rule for fn in F.ACTIVATIONS.values() if hasattr(fn, "rule")}
+_RULES[F.identity] = lambda z: (z, None)
+
 
 class Dense(Module):
     """Fully connected layer: ``Z = X @ W + b``, ``A = activation(Z)``.
@@ -58,21 +64,22 @@ class Dense(Module):
         x = X.data if isinstance(X, Tensor) else X
         if type(x) is not np.ndarray:
             X = x = np.asarray(x)
-        W, b, fn = self.W, self.b, self._activation
+        W, b = self.W, self.b
         if x.ndim == 0 or x.shape[-1] != self.n_input:
             raise ValueError(f"{self!r} expected input (..., {self.n_input}), got {x.shape}")
         if x.dtype != W.data.dtype:
             X = X.astype(W.data.dtype)
             x = X.data if isinstance(X, Tensor) else X
-        rule = getattr(fn, "rule", None)
-        if (rule is not None or fn is F.identity) and not (_GradMode.enabled and (
-                W.requires_grad or (b is not None and b.requires_grad)
-                or (X is not x and X.requires_grad))):
+        fn = self._activation
+        graph = _GradMode.enabled and (W.requires_grad or (b is not None and b.requires_grad)
+                                       or (X is not x and X.requires_grad))
+        rule = None if graph or type(fn) is not _Function else _RULES.get(fn)
+        if rule is not None:
             # Nothing to differentiate (lw.no_grad(), frozen weights): the same NumPy rules as
             # F.linear and the activation, called directly instead of through graph nodes.
-            z = F.linear.rule(x, W.data, None if b is None else b.data)[0]
-            a = z if rule is None else rule(z)[0]
-            A = Tensor._wrap(a)
+            z = _linear_rule(x, W.data, None if b is None else b.data)[0]
+            a = rule(z)[0]
+            A = _wrap(a)
         else:
             Z = F.linear(X, W, b)
             A = fn(Z)
