@@ -93,6 +93,7 @@ TARGETS = {
     ("W4", "epoch"): (0.8, None),
 }
 MEMORY_TARGET_MIB = 25.0
+NOISY_SHARE = 0.05  # other processes' share of the CPU above which a run is flagged noisy
 
 LIBS = ("layerwise", "torch", "numpy", "bound")
 LIB_TITLES = {"layerwise": "layerwise", "torch": "PyTorch", "numpy": "NumPy by hand",
@@ -491,6 +492,27 @@ def environment() -> dict:
     }
 
 
+def _machine_busy() -> tuple | None:
+    """(CPU seconds all processes have run, this process's own incl. children, wall time)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+    own = os.times()
+    return busy, own.user + own.system + own.children_user + own.children_system, time.time()
+
+
+def other_load(start: tuple | None) -> float | None:
+    """Share of the machine's CPU time that other processes used since ``start``."""
+    end = _machine_busy()
+    if start is None or end is None or end[2] <= start[2]:
+        return None
+    others = (end[0] - start[0]) - (end[1] - start[1])
+    return max(0.0, others / ((end[2] - start[2]) * (os.cpu_count() or 1)))
+
+
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -583,7 +605,14 @@ def render(rows: list, memory: dict | None, skipped: dict, env: dict, threads: i
                f"{blas.get('architecture')}), PyTorch {env['torch']}. Median ± IQR per call.")
     if env["unset_env"]:
         caption += f" Ran with {', '.join(env['unset_env'])} unset."
+    share = env.get("other_processes_cpu_share")
+    if share is not None:
+        caption += f" Other processes used {share:.0%} of the CPU meanwhile."
     notes = [f"{key}: skipped ({why})" for key, why in skipped.items()]
+    share = env.get("other_processes_cpu_share")
+    if share is not None and share > NOISY_SHARE:
+        notes.append(f"warning: other processes used {share:.0%} of the machine's CPU during "
+                     "this run; the times are noisy, run again on a quiet machine")
     try:
         from rich.console import Console
         from rich.table import Table
@@ -649,6 +678,7 @@ def main(argv=None) -> int:
     block_s, warmup_s = (0.02, 0.05) if args.quick else (0.05, 0.2)
     settle_s = 0.25
     env = environment()
+    busy_start = _machine_busy()
 
     rows, skipped = [], {}
     for key in args.only:
@@ -671,6 +701,7 @@ def main(argv=None) -> int:
         print("measuring W3 training-step memory ...", file=sys.stderr, flush=True)
         memory = measure_memory(threads)
 
+    env["other_processes_cpu_share"] = other_load(busy_start)
     print(render(rows, memory, skipped, env, threads))
     results = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
