@@ -149,14 +149,28 @@ def test_leaf_grads_never_share_memory():
 
 
 # ------------------------------------------------------------------------ activations
+@pytest.mark.parametrize("shape", [(6, 5), (64, 10), (40, 40), (300, 3), (3, 4, 5)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_and_log_softmax_equal_the_np_max_np_sum_forms(dtype):
-    x = RNG.standard_normal((6, 5)).astype(dtype) * 30
+def test_softmax_and_log_softmax_equal_the_np_max_np_sum_forms(dtype, shape):
+    """Many short rows take the transposed max (_max); the values must not change."""
+    x = RNG.standard_normal(shape).astype(dtype) * 30
     shifted = x - np.max(x, axis=-1, keepdims=True)
     e = np.exp(shifted)
     np.testing.assert_array_equal(act._softmax(x, -1), e / np.sum(e, axis=-1, keepdims=True))
     np.testing.assert_array_equal(act._log_softmax(x, -1),
                                   shifted - np.log(np.sum(e, axis=-1, keepdims=True)))
+
+
+def test_row_max_matches_np_max_on_ties_infinities_and_nan():
+    x = RNG.standard_normal((50, 4))
+    x[0] = [1.0, 1.0, 0.5, 1.0]
+    x[1] = [-np.inf, -np.inf, -np.inf, -np.inf]
+    x[2] = [np.inf, 0.0, 1.0, -1.0]
+    x[3] = [np.nan, 0.0, 1.0, 2.0]
+    x[4] = [0.0, -0.0, -1.0, -2.0]
+    for arr in (x, np.asfortranarray(x), x[:, ::-1]):
+        np.testing.assert_array_equal(act._max(arr, -1), np.max(arr, axis=-1, keepdims=True))
+        np.testing.assert_array_equal(act._max(arr, 1), np.max(arr, axis=1, keepdims=True))
 
 
 # ---------------------------------------------------------------------------- linear

@@ -79,8 +79,20 @@ def tanh(x):
 
 # The reductions below call the ufuncs' own ``reduce`` (what np.max / np.sum run) directly:
 # on small batches NumPy's Python-level wrappers cost more than the arithmetic.
+def _max(x, axis):
+    """``np.max(x, axis, keepdims=True)``, the same values (a maximum is exact).
+
+    NumPy reduces a short last axis row by row, about 70 ns a row: 36 us for 512 rows of 10
+    logits. For many short rows, reducing a transposed copy over its first axis takes whole
+    rows per step and is several times faster, copy included.
+    """
+    if x.ndim == 2 and axis in (-1, 1) and x.shape[0] >= max(32, x.shape[1]):
+        return np.maximum.reduce(x.T.copy(), axis=0)[:, None]
+    return np.maximum.reduce(x, axis=axis, keepdims=True)
+
+
 def _softmax(x, axis):
-    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    e = np.exp(x - _max(x, axis))
     e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
@@ -104,7 +116,7 @@ def softmax(x, axis=-1):
 
 
 def _log_softmax(x, axis):
-    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    shifted = x - _max(x, axis)
     lse = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
     return shifted - np.log(lse, out=lse)
 
