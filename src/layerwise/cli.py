@@ -27,6 +27,8 @@ import sys
 
 import numpy as np
 
+from .cli_types import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
+
 __all__ = ["build_parser", "main"]
 
 DATASETS = ("iris", "digits")
@@ -45,25 +47,7 @@ class CommandError(Exception):
 
 
 # ------------------------------------------------------------------------ option types
-def _number(kind, test, wanted):
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
-        if (isinstance(value, float) and not math.isfinite(value)) or not test(value):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
-        return value
-
-    convert.__name__ = wanted
-    return convert
-
-
-positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-seed_int = _number(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _number(float, lambda v: v > 0, "a finite number > 0")
-nonnegative_float = _number(float, lambda v: v >= 0, "a finite number >= 0")
-fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+seed_int = nonnegative_int
 
 
 def layer_sizes(text):

@@ -9,38 +9,16 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import math
 import sys
 from dataclasses import dataclass
 
+from ..cli_types import finite_float, nonnegative_float, positive_float, positive_int, probability
+from ..cli_types import nonnegative_int as count
 from ..init import METHODS
 from .ex5_init import ACTIVATIONS
 from .report import EXERCISES, run_all
 
 __all__ = ["build_parser", "main"]
-
-
-# ------------------------------------------------------------------------ option types
-def _number(kind, test, wanted):
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
-        if (isinstance(value, float) and not math.isfinite(value)) or not test(value):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
-        return value
-
-    convert.__name__ = wanted  # argparse names the type in some messages
-    return convert
-
-
-positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-count = _number(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _number(float, lambda v: v > 0, "a finite number > 0")
-nonnegative_float = _number(float, lambda v: v >= 0, "a finite number >= 0")
-finite_float = _number(float, lambda v: True, "a finite number")
-probability = _number(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
 
 
 @dataclass(frozen=True)
