@@ -195,11 +195,12 @@ def test_linear_equals_matmul_plus_add(x_shape, b_shape):
         np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("n, k, m", [(37, 19, 23), (300, 200, 100)])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_linear_products_are_bit_identical_to_matmul(order):
-    """linear multiplies matrices with np.dot (cheaper per call); the product must be the very
-    same BLAS result as ``@``, forward and backward."""
-    X, W, b = leaf((37, 19), np.float32, order), leaf((19, 23), np.float32, order), leaf((1, 23))
+def test_linear_products_are_bit_identical_to_matmul(order, n, k, m):
+    """linear multiplies small matrices with np.dot (cheaper per call); the product must be
+    the very same BLAS result as ``@``, forward and backward, small or large."""
+    X, W, b = leaf((n, k), np.float32, order), leaf((k, m), np.float32, order), leaf((1, m))
     b = lw.Tensor(b.data.astype(np.float32), requires_grad=True)
     Z = lw.F.linear(X, W, b)
     np.testing.assert_array_equal(Z.data, X.data @ W.data + b.data)
