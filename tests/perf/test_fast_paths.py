@@ -8,6 +8,8 @@ No test here measures time.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,17 @@ def test_fused_cross_entropy_handles_non_contiguous_logits():
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_of_an_empty_batch_has_an_empty_gradient(reduction):
+    logits = leaf((0, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is nan, as torch
+        out = lw.F.cross_entropy(np.zeros(0, dtype=int), logits, reduction=reduction)
+    with np.errstate(all="raise"):
+        out.sum().backward()
+    assert logits.grad.shape == (0, 3)
+
+
 def test_cross_entropy_label_check_catches_both_ends():
     logits = np.zeros((3, 4))
     for bad in (-1, 4, np.iinfo(np.int64).min):
@@ -123,9 +136,11 @@ def test_mean_matches_numpy_bit_for_bit(dtype, axis, keepdims):
     np.testing.assert_array_equal(x.grad, np.full(x.shape, 1 / (x.size // out.size), dtype))
 
 
-def test_mean_of_integers_and_of_nothing_still_follow_numpy():
+def test_mean_of_integers_float16_and_of_nothing_still_follow_numpy():
     ints = lw.Tensor(np.arange(6).reshape(2, 3))
     np.testing.assert_array_equal(ops.mean(ints, axis=0).data, [1.5, 2.5, 3.5])
+    halves = lw.Tensor(np.full(4096, 0.1, dtype=np.float16))
+    np.testing.assert_array_equal(ops.mean(halves).data, np.mean(halves.data))
     with pytest.warns(RuntimeWarning):
         assert np.isnan(ops.mean(lw.Tensor(np.zeros(0))).data)
 

@@ -190,8 +190,9 @@ def sum(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
 @primitive("mean")
 def mean(a, axis=None, keepdims=False):
     """Mean over ``axis``;  d/da_i = 1/n."""
-    if a.dtype.kind == "f" and a.size:
-        # np.mean's own arithmetic (a float sum, then / n) without its Python-level wrapper
+    if a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.size:
+        # np.mean's own arithmetic (a float sum, then / n) without its Python-level wrapper;
+        # float16 is left to np.mean, which sums it in float32
         out = np.add.reduce(a, axis=axis, keepdims=keepdims)
         n = a.size // _max(out.size, 1)
         out = out / n

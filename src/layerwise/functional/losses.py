@@ -234,7 +234,7 @@ def _cross_entropy(logits, target, label_smoothing=0.0, labels=True, reduction="
             p = np.exp(logp)
             p *= np.sum(t, axis=-1, keepdims=True)
             p -= t
-        p *= g[..., None] if reduction == "none" else (g / n if reduction == "mean" else g)
+        p *= g[..., None] if reduction == "none" else (g / n if reduction == "mean" and n else g)
         return p, None
 
     return loss, backward
