@@ -19,9 +19,26 @@ F = functional
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-    "functional", "F", "init", "nn", "MLP", "get_default_dtype", "set_default_dtype",
-    "interop", "datasets", "fit", "History", "save", "load", "summary",
+    "MLP",
+    "F",
+    "GradcheckError",
+    "History",
+    "Tensor",
+    "datasets",
+    "enable_grad",
+    "fit",
+    "functional",
+    "get_default_dtype",
+    "gradcheck",
+    "init",
+    "interop",
+    "is_grad_enabled",
+    "load",
+    "nn",
+    "no_grad",
+    "save",
+    "set_default_dtype",
+    "summary",
 ]
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from . import rng as _rng
 from .dtypes import resolve_dtype
 
-__all__ = ["initialize_weights", "METHODS"]
+__all__ = ["METHODS", "initialize_weights"]
 
 
 def _normal(std):

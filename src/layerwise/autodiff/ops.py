@@ -13,9 +13,26 @@ import numpy as np
 from .tensor import Tensor, is_grad_enabled, primitive
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "matmul", "power", "negative",
-    "sum", "mean", "max", "exp", "log", "abs", "clip", "maximum", "minimum",
-    "reshape", "transpose", "getitem", "astype",
+    "abs",
+    "add",
+    "astype",
+    "clip",
+    "divide",
+    "exp",
+    "getitem",
+    "log",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "minimum",
+    "multiply",
+    "negative",
+    "power",
+    "reshape",
+    "subtract",
+    "sum",
+    "transpose",
 ]
 
 _sum, _max, _abs = sum, max, abs  # the builtins, before this module's names shadow them
@@ -131,7 +148,7 @@ def log(a):
 
 
 @primitive("abs")
-def abs(a):  # noqa: A001 - the op's name
+def abs(a):
     """|a|;  d/da = sign(a) (0 at 0, as torch)"""
     return np.abs(a), lambda g, needs: (g * np.sign(a),)
 
@@ -179,7 +196,7 @@ def _spread(g, shape, axis, keepdims):
 
 
 @primitive("sum")
-def sum(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
+def sum(a, axis=None, keepdims=False):
     """Sum over ``axis``; the gradient is broadcast back."""
     def backward(g, needs):
         return (_spread(g, a.shape, axis, keepdims),)
@@ -207,7 +224,7 @@ def mean(a, axis=None, keepdims=False):
 
 
 @primitive("max")
-def max(a, axis=None, keepdims=False):  # noqa: A001 - the op's name
+def max(a, axis=None, keepdims=False):
     """Maximum over ``axis``; ties share the gradient evenly (as torch.amax)."""
     out = np.max(a, axis=axis, keepdims=keepdims)
 

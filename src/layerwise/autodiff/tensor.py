@@ -19,7 +19,7 @@ import numpy as np
 
 from ..dtypes import get_default_dtype
 
-__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "primitive", "sum_to_shape"]
+__all__ = ["Tensor", "enable_grad", "is_grad_enabled", "no_grad", "primitive", "sum_to_shape"]
 
 
 class _GradMode:
@@ -112,8 +112,16 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "op", "_parents", "_backward", "name",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_backward",
+        "_parents",
+        "data",
+        "grad",
+        "name",
+        "op",
+        "requires_grad",
+    )
     # Makes NumPy call our __array_ufunc__ / reflected operators, so ``ndarray @ t`` is a Tensor.
     __array_priority__ = 1000.0
 

@@ -13,8 +13,15 @@ from ..autodiff.ops import _UFUNCS
 from ..autodiff.tensor import Tensor, primitive
 
 __all__ = [
-    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "identity",
-    "get_activation", "ACTIVATIONS",
+    "ACTIVATIONS",
+    "get_activation",
+    "identity",
+    "leaky_relu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
 ]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from ..autodiff.tensor import primitive
 from .activations import get_activation
 
-__all__ = ["linear", "forward_layer"]
+__all__ = ["forward_layer", "linear"]
 
 
 @primitive("linear")

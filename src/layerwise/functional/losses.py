@@ -15,9 +15,17 @@ from ..autodiff.tensor import Tensor, primitive
 from .activations import _log_softmax, _sigmoid
 
 __all__ = [
-    "mse_loss", "mae_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "categorical_cross_entropy", "cross_entropy",
-    "mse_gradient", "reduce", "REDUCTIONS",
+    "REDUCTIONS",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "categorical_cross_entropy",
+    "cross_entropy",
+    "huber_loss",
+    "l1_loss",
+    "mae_loss",
+    "mse_gradient",
+    "mse_loss",
+    "reduce",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")

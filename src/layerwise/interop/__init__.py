@@ -2,4 +2,4 @@
 
 from .torch import from_torch, to_torch
 
-__all__ = ["to_torch", "from_torch"]
+__all__ = ["from_torch", "to_torch"]

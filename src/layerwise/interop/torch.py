@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import Dense, MLP, Module, Sequential
+from ..nn import MLP, Dense, Module, Sequential
 from ..nn import activation as act
 
-__all__ = ["to_torch", "from_torch"]
+__all__ = ["from_torch", "to_torch"]
 
 # layerwise activation name -> (torch module factory name, kwargs)
 _TO_TORCH = {

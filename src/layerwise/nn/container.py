@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 from ..rng import resolve_rng
 from .dense import Dense
 from .module import Module
 
-__all__ = ["Sequential", "MLP"]
+__all__ = ["MLP", "Sequential"]
 
 
 class Sequential(Module):
@@ -87,7 +89,7 @@ class MLP(Module):
         self.layers = Sequential(*[
             Dense(n_in, n_out, hidden_activation if i < last else output_activation,
                   init=init, rng=rng, dtype=dtype)
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
         ])
 
     def forward(self, X):

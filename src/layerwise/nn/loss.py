@@ -6,8 +6,14 @@ from .. import functional as F
 from .module import Module
 
 __all__ = [
-    "MSELoss", "L1Loss", "MAELoss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
-    "CategoricalCrossEntropyLoss", "CrossEntropyLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CategoricalCrossEntropyLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "L1Loss",
+    "MAELoss",
+    "MSELoss",
 ]
 
 
