@@ -14,7 +14,7 @@ from .activations import (
     softmax,
     tanh,
 )
-from .linear import forward_layer, linear
+from .linear import dense, forward_layer, linear
 from .losses import (
     REDUCTIONS,
     binary_cross_entropy,
@@ -36,6 +36,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "categorical_cross_entropy",
     "cross_entropy",
+    "dense",
     "forward_layer",
     "get_activation",
     "huber_loss",

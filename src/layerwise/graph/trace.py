@@ -308,7 +308,7 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
                                    node_name=pname)
             else:
                 node_id = add_node("constant", _constant_label(t), t.shape)
-        elif t.op == "linear":
+        elif t.op.split("+")[0] == "linear":  # linear, or a Dense layer's "linear+relu" node
             X, W, b = (list(t._parents) + [ABSENT])[:3]
             mm_shape = X.shape[:-1] + W.shape[1:]
             node_id = add_node("op", "matmul", mm_shape, op="matmul")
@@ -318,6 +318,9 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
                 mm_id, node_id = node_id, add_node("op", "add", t.shape, op="add")
                 edges.append(Edge(mm_id, node_id, mm_shape))
                 edges.append(Edge(value_of[id(b)], node_id, b.shape))
+            for op in t.op.split("+")[1:]:
+                prev_id, node_id = node_id, add_node("op", op, t.shape, op=op)
+                edges.append(Edge(prev_id, node_id, t.shape))
         else:
             node_id = add_node("op", t.op, t.shape, op=t.op)
             for p in t._parents:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ..autodiff.tensor import Tensor, _GradMode
+from ..autodiff.tensor import Tensor
 from ..dtypes import resolve_dtype
 from ..init import initialize_weights
 from ..rng import resolve_rng
@@ -13,11 +13,8 @@ from .module import Module
 
 __all__ = ["Dense", "Linear"]
 
-_wrap, _linear_rule, _Function = Tensor._wrap, F.linear.rule, type(F.identity)
-# The NumPy rule of each built-in activation, for the graph-free path (any other callable
-# given as the activation goes through its own code instead).
-_RULES = {fn: fn.rule for fn in F.ACTIVATIONS.values() if hasattr(fn, "rule")}
-_RULES[F.identity] = lambda z: (z, None)
+# The built-in activations, which lw.F.dense fuses with the layer's linear map.
+_FUSABLE = frozenset(F.ACTIVATIONS.values())
 
 
 class Dense(Module):
@@ -71,16 +68,11 @@ class Dense(Module):
             X = X.astype(W.data.dtype)
             x = X.data if isinstance(X, Tensor) else X
         fn = self._activation
-        graph = _GradMode.enabled and (W.requires_grad or (b is not None and b.requires_grad)
-                                       or (X is not x and X.requires_grad))
-        rule = None if graph or type(fn) is not _Function else _RULES.get(fn)
-        if rule is not None:
-            # Nothing to differentiate (lw.no_grad(), frozen weights): the same NumPy rules as
-            # F.linear and the activation, called directly instead of through graph nodes.
-            z = _linear_rule(x, W.data, None if b is None else b.data)[0]
-            a = rule(z)[0]
-            A = _wrap(a)
-        else:
+        if fn in _FUSABLE:
+            # one graph node per layer (none at all under no_grad): see lw.F.dense
+            A, z = F.dense(X, W, b, fn)
+            a = A.data
+        else:  # a user's callable: the linear node, then whatever the callable records
             Z = F.linear(X, W, b)
             A = fn(Z)
             z = Z.data
