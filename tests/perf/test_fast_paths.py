@@ -305,3 +305,29 @@ def test_mlp_training_step_matches_torch():
     for layer, tlin in zip(model.layers, [m for m in tmodel if hasattr(m, "weight")]):
         np.testing.assert_allclose(layer.W.data, tlin.weight.detach().numpy().T, rtol=1e-11)
         np.testing.assert_allclose(layer.b.data[0], tlin.bias.detach().numpy(), rtol=1e-11)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh", "softmax",
+                                        "log_softmax", "none"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_dense_node_equals_linear_then_activation(activation, bias):
+    """lw.F.dense (one node) gives the values and every gradient of the two separate nodes."""
+    _, fn = lw.F.get_activation(activation)
+    data = [RNG.standard_normal(s) for s in ((6, 4), (4, 3), (1, 3))]
+    weights = RNG.standard_normal((6, 3))
+    grads = []
+    for fused in (True, False):
+        X, W, b = (lw.Tensor(d, requires_grad=True) for d in data)
+        b = b if bias else None
+        if fused:
+            A, Z = lw.F.dense(X, W, b, fn)
+        else:
+            Zt = lw.F.linear(X, W, b)
+            A, Z = fn(Zt), Zt.data
+        (A * weights).sum().backward()
+        grads.append((A.data, Z, X.grad, W.grad, None if b is None else b.grad))
+    for fused_value, plain_value in zip(*grads):
+        if plain_value is None:
+            assert fused_value is None
+        else:
+            np.testing.assert_array_equal(fused_value, plain_value)
