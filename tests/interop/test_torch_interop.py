@@ -241,3 +241,25 @@ def test_converted_model_trains_the_same_step():
             q -= 0.1 * q.grad
     with torch.no_grad():
         assert_close(net(Tensor(X)).data, tnet(torch.from_numpy(X)).numpy(), np.float64)
+
+
+@pytest.mark.parametrize("activation", [torch.nn.Softmax, torch.nn.LogSoftmax])
+@pytest.mark.parametrize("dim", [1, -1, 0])
+def test_from_torch_keeps_the_softmax_axis_for_3d_inputs(activation, dim):
+    """Softmax(dim=1) is the last axis only for 2-D inputs: it must stay axis 1."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3).double(), activation(dim=dim))
+    x = torch.randn(2, 5, 4, dtype=torch.float64)
+    ours = from_torch(module)
+    np.testing.assert_allclose(ours(x.numpy()).data, module(x).detach().numpy(),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_from_torch_skips_dropout_and_identity():
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Dropout(0.5),
+                                 torch.nn.Identity(), torch.nn.ReLU())
+    ours = from_torch(module)
+    assert len(ours) == 1 and ours[0].activation == "relu"  # ReLU joins the Dense
+    module.eval()
+    x = torch.randn(6, 4)
+    np.testing.assert_allclose(ours(x.numpy()).data, module(x).detach().numpy(), rtol=1e-6)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..nn import MLP, Dense, Module, Sequential
 from ..nn import activation as act
 
@@ -99,8 +100,11 @@ def to_torch(model: Module):
 def from_torch(module) -> Sequential:
     """Return a layerwise ``Sequential`` equivalent to a stack of ``Linear`` and activations.
 
-    Each ``Linear`` followed by an activation becomes one ``Dense`` with that activation
-    (W = weight.T, in the weight's dtype); a ``Linear`` not followed by one gets ``'none'``.
+    Each ``Linear`` becomes a ``Dense`` (W = weight.T, in the weight's dtype). An activation
+    right after it becomes that Dense's activation when the two mean the same thing
+    (softmax over the last axis, LeakyReLU with the default slope); otherwise it is kept as its
+    own module (``Softmax(dim=1)`` as ``Softmax(axis=1)``, right for 3-D inputs too).
+    ``Identity`` and ``Dropout`` (an identity at inference) are skipped.
     """
     torch = _torch()
     nn = torch.nn
@@ -119,21 +123,20 @@ def from_torch(module) -> Sequential:
             out.append(dense)
         elif type(m) in names:
             name = names[type(m)]
-            dim = getattr(m, "dim", -1)
-            if name in ("softmax", "log_softmax") and dim not in (-1, None, 1):
-                raise TypeError(f"from_torch: only {type(m).__name__} over the last axis is supported")
+            dim = getattr(m, "dim", None)
+            axis = -1 if dim is None else dim
             slope = getattr(m, "negative_slope", 0.01)
-            if out and isinstance(out[-1], Dense) and out[-1].activation == "none" and (
-                name != "leaky_relu" or slope == 0.01
-            ):
-                last = out[-1]
-                last.activation, last._activation = name, __import__(
-                    "layerwise.functional", fromlist=["x"]).get_activation(name)[1]
+            previous = out[-1] if out else None
+            if (axis == -1 and slope == 0.01 and isinstance(previous, Dense)
+                    and previous.activation == "none"):
+                previous.activation, previous._activation = F.get_activation(name)
+            elif name in ("softmax", "log_softmax"):
+                out.append((act.Softmax if name == "softmax" else act.LogSoftmax)(axis=axis))
+            elif name == "leaky_relu":
+                out.append(act.LeakyReLU(slope))
             else:
-                cls = {"relu": act.ReLU, "sigmoid": act.Sigmoid, "tanh": act.Tanh,
-                       "softmax": act.Softmax, "log_softmax": act.LogSoftmax}.get(name)
-                out.append(cls() if cls else act.LeakyReLU(slope))
-        elif isinstance(m, (nn.Identity, nn.Flatten, nn.Dropout)) and not isinstance(m, nn.Flatten):
+                out.append({"relu": act.ReLU, "sigmoid": act.Sigmoid, "tanh": act.Tanh}[name]())
+        elif isinstance(m, (nn.Identity, nn.Dropout)):
             continue
         else:
             raise TypeError(f"from_torch: no layerwise equivalent for {m!r}")
