@@ -15,7 +15,7 @@ import numpy as np
 
 from .autodiff.tensor import Tensor, no_grad
 from .dtypes import get_default_dtype
-from .nn import Module
+from .nn import Module, training_mode
 
 __all__ = ["Summary", "SummaryRow", "summary"]
 
@@ -156,10 +156,8 @@ def summary(model, input_shape) -> Summary:
     saved = [vars(m).get("forward") for _, m in watched]  # None: the class's forward
     for name, m in watched:
         m.forward = _recorder(name, m, rows, shape[0], batch)
-    was_training = model.training
-    model.eval()
     try:
-        with no_grad():
+        with training_mode(model, False), no_grad():
             model(np.zeros((batch, *shape[1:]), dtype=dtype))
     except ValueError as err:
         raise ValueError(f"summary: input_shape {_shape(shape)} does not fit the model: {err}"
@@ -170,7 +168,6 @@ def summary(model, input_shape) -> Summary:
                 del m.forward
             else:
                 m.forward = forward
-        model.train(was_training)
     title = type(model).__name__ + (f"({model.extra_repr()})" if model.extra_repr() else "")
     return Summary(title, shape, rows, sum(p.size for p in params),
                    sum(p.size for p in params if p.requires_grad),

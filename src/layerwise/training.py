@@ -37,6 +37,7 @@ from . import functional as F
 from . import nn
 from .autodiff.tensor import Tensor, no_grad
 from .data.batching import as_rows, batches, num_batches
+from .nn.module import training_mode
 from .rng import resolve_rng
 
 __all__ = ["History", "NonFiniteLossError", "evaluate", "fit"]
@@ -236,13 +237,8 @@ def _check_targets(model, loss, X, y, where: str):
 def _forward(model, X):
     """The model's output on ``X`` (a Tensor, as the loss expects), without a graph, in eval
     mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            out = model(X)
-    finally:
-        model.train(was_training)
+    with training_mode(model, False), no_grad():
+        out = model(X)
     return out if isinstance(out, Tensor) else Tensor(out)
 
 
@@ -278,18 +274,13 @@ def evaluate(model, X, y, loss, batch_size: int = 256) -> dict:
 
 def _evaluate(model, X, y, loss, kind, batch_size):
     total = correct = counted = 0.0
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for Xb, yb in batches(X, y, batch_size):
-                out = model(Xb)
-                total += float(loss(yb, out).data) * len(Xb)
-                if kind:
-                    c, n = _correct(kind, yb, out.data)
-                    correct, counted = correct + c, counted + n
-    finally:
-        model.train(was_training)
+    with training_mode(model, False), no_grad():
+        for Xb, yb in batches(X, y, batch_size):
+            out = model(Xb)
+            total += float(loss(yb, out).data) * len(Xb)
+            if kind:
+                c, n = _correct(kind, yb, out.data)
+                correct, counted = correct + c, counted + n
     logs = {"loss": total / len(X)}
     if kind:
         logs["accuracy"] = correct / counted
@@ -379,61 +370,59 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
     history = History()
     display = _display(progress, epochs, n_batches)
     best, best_state, waited = math.inf, None, 0
-    was_training = model.training
-    model.train()
     try:
-        for epoch in range(epochs):
-            started = time.perf_counter()
-            total = correct = counted = 0.0
-            seen = 0
-            for b, (Xb, yb) in enumerate(batches(X, y, batch_size, shuffle, rng)):
-                out = model(Xb)
-                value = loss(yb, out)
-                number = float(value.data)
-                if not math.isfinite(number):
-                    raise NonFiniteLossError(
-                        f"{where}: the loss became {number} at epoch {epoch + 1}/{epochs}, "
-                        f"batch {b + 1}/{n_batches}; training stopped before that batch's "
-                        f"update. Try a smaller learning rate"
-                        f"{f' (lr={optimizer.lr:g})' if hasattr(optimizer, 'lr') else ''}, "
-                        "or check X and y for nan/inf", epoch + 1, b + 1, history)
-                optimizer.zero_grad()
-                value.backward()
-                optimizer.step()
-                rows = len(Xb)
-                seen += rows
-                total += number * rows
+        with training_mode(model, True):
+            for epoch in range(epochs):
+                started = time.perf_counter()
+                total = correct = counted = 0.0
+                seen = 0
+                for b, (Xb, yb) in enumerate(batches(X, y, batch_size, shuffle, rng)):
+                    out = model(Xb)
+                    value = loss(yb, out)
+                    number = float(value.data)
+                    if not math.isfinite(number):
+                        raise NonFiniteLossError(
+                            f"{where}: the loss became {number} at epoch {epoch + 1}/{epochs}, "
+                            f"batch {b + 1}/{n_batches}; training stopped before that batch's "
+                            f"update. Try a smaller learning rate"
+                            f"{f' (lr={optimizer.lr:g})' if hasattr(optimizer, 'lr') else ''}, "
+                            "or check X and y for nan/inf", epoch + 1, b + 1, history)
+                    optimizer.zero_grad()
+                    value.backward()
+                    optimizer.step()
+                    rows = len(Xb)
+                    seen += rows
+                    total += number * rows
+                    if kind:
+                        c, n = _correct(kind, yb, out.data)
+                        correct, counted = correct + c, counted + n
+                    if display:
+                        display.batch(epoch, b, total / seen, correct / counted if kind else None)
+                logs = {"loss": total / seen}
                 if kind:
-                    c, n = _correct(kind, yb, out.data)
-                    correct, counted = correct + c, counted + n
+                    logs["accuracy"] = correct / counted
+                if validation_data is not None:
+                    scores = _evaluate(model, X_val, y_val, loss, kind, max(batch_size, 256))
+                    logs.update({"val_" + k: v for k, v in scores.items()})
+                history._record(epoch, logs)
                 if display:
-                    display.batch(epoch, b, total / seen, correct / counted if kind else None)
-            logs = {"loss": total / seen}
-            if kind:
-                logs["accuracy"] = correct / counted
-            if validation_data is not None:
-                scores = _evaluate(model, X_val, y_val, loss, kind, max(batch_size, 256))
-                logs.update({"val_" + k: v for k, v in scores.items()})
-            history._record(epoch, logs)
-            if display:
-                display.epoch_end(epoch, logs, time.perf_counter() - started)
-            if early_stopping is not None:
-                if logs["val_loss"] < best:
-                    best, waited = logs["val_loss"], 0
-                    best_state, history.best_epoch = model.state_dict(), epoch
-                else:
-                    waited += 1
-                    if waited >= early_stopping:
-                        history.stopped_epoch = epoch
-                        break
-        if best_state is not None:
-            model.load_state_dict(best_state)
-            if display and history.stopped_epoch is not None:
-                display.note(f"Early stopping: val_loss has not improved for {early_stopping} "
-                             f"epochs; restored the weights of epoch {history.best_epoch + 1} "
-                             f"(val_loss {best:.4f})")
+                    display.epoch_end(epoch, logs, time.perf_counter() - started)
+                if early_stopping is not None:
+                    if logs["val_loss"] < best:
+                        best, waited = logs["val_loss"], 0
+                        best_state, history.best_epoch = model.state_dict(), epoch
+                    else:
+                        waited += 1
+                        if waited >= early_stopping:
+                            history.stopped_epoch = epoch
+                            break
+            if best_state is not None:
+                model.load_state_dict(best_state)
+                if display and history.stopped_epoch is not None:
+                    display.note(f"Early stopping: val_loss has not improved for {early_stopping} "
+                                 f"epochs; restored the weights of epoch {history.best_epoch + 1} "
+                                 f"(val_loss {best:.4f})")
     finally:
-        model.train(was_training)
         if display:
             display.close()
     return history

@@ -13,7 +13,7 @@ from .loss import (
     MAELoss,
     MSELoss,
 )
-from .module import Module
+from .module import Module, training_mode
 
 __all__ = [
     "MLP",
@@ -36,4 +36,5 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "training_mode",
 ]

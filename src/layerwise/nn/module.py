@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..autodiff.tensor import Tensor
 
-__all__ = ["Module"]
+__all__ = ["Module", "training_mode"]
 
 
 class Module:
@@ -125,3 +127,24 @@ class Module:
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+@contextlib.contextmanager
+def training_mode(module: Module, training: bool):
+    """Run a block with ``module`` in training (True) or evaluation (False) mode, then put back
+    the mode it had (in it and every sub-module), even if the block raises.
+
+    >>> import layerwise as lw
+    >>> net = lw.MLP([2, 3], rng=0)
+    >>> with lw.nn.training_mode(net, False):
+    ...     net.training
+    False
+    >>> net.training
+    True
+    """
+    was_training = module.training
+    module.train(training)
+    try:
+        yield module
+    finally:
+        module.train(was_training)
