@@ -93,7 +93,7 @@ class MLP(Module):
         ])
 
     def forward(self, X):
-        return self.layers.forward(X)  # its own Sequential: skip one call layer
+        return self.layers(X)
 
     def forward_with_cache(self, X):
         """Forward pass that also returns the chapter's cache.
