@@ -35,7 +35,7 @@ __all__ = [
     "transpose",
 ]
 
-_sum, _max, _abs = sum, max, abs  # the builtins, before this module's names shadow them
+_max = max  # the builtin, before this module's max op shadows it
 
 
 # ------------------------------------------------------------------- elementwise binary
