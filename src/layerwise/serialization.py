@@ -34,7 +34,7 @@ import numpy as np
 from . import nn
 from .functional.activations import ACTIVATIONS
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "dumps", "load", "loads", "save"]
 
 FORMAT = "layerwise"
 FORMAT_VERSION = "1"
@@ -172,6 +172,22 @@ def save(model, path, metadata: dict | None = None):
     >>> np.array_equal(lw.load(path)(x).data, net(x).data)
     True
     """
+    _atomic_write(path, dumps(model, metadata))
+    return path
+
+
+def dumps(model, metadata: dict | None = None) -> bytes:
+    """The bytes ``lw.save`` would write for ``model``: a whole model file, in memory.
+
+    >>> import layerwise as lw
+    >>> data = lw.serialization.dumps(lw.MLP([2, 3], rng=0))
+    >>> lw.serialization.loads(data)
+    MLP(2 -> 3
+      (layers): Sequential(
+        (0): Dense(2 -> 3, activation=softmax)
+      )
+    )
+    """
     st = _safetensors()
     if not isinstance(model, nn.Module):
         raise TypeError(f"lw.save: model must be a lw.nn.Module, got {type(model).__name__}")
@@ -194,8 +210,7 @@ def save(model, path, metadata: dict | None = None):
             raise ValueError(f"lw.save: metadata must be JSON-serialisable: {err}") from None
     tensors = {name: np.ascontiguousarray(p.data).astype(p.data.dtype.newbyteorder("<"))
                for name, p in params}
-    _atomic_write(path, st.numpy.save(tensors, metadata=header))
-    return path
+    return st.numpy.save(tensors, metadata=header)
 
 
 def _atomic_write(path, data: bytes) -> None:
@@ -271,10 +286,19 @@ def load(path, return_metadata: bool = False):
     Nothing in the file is ever executed: the header is parsed as JSON and the tensors are read
     as raw numbers.
     """
-    st = _safetensors()
     name = os.fspath(path)
     with open(name, "rb") as f:
         data = f.read()
+    return loads(data, return_metadata, name=name)
+
+
+def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
+    """Read a model from the bytes of a model file (what :func:`dumps` returns); see :func:`load`.
+
+    ``name`` is how error messages refer to the data (``load`` passes the file's path).
+    """
+    st = _safetensors()
+    data = bytes(data)
 
     def bad(what):
         return ValueError(f"{name}: {what}")
