@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import inspect
 import json
@@ -19,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import LabResult, Progress, Table, _numeric
+from ..display import figure_html, lab_report_mimebundle, lab_table_html
+from ._common import LabResult, Progress, Table
 from .ex1_forward import forward
 from .ex2_losses import losses
 from .ex3_huber import huber
@@ -59,6 +59,10 @@ class LabReport:
         return "\n\n\n".join(parts)
 
     __str__ = summary
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the printed summaries as text; each exercise in one line as HTML."""
+        return lab_report_mimebundle(self, include, exclude)
 
 
 def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> LabReport:
@@ -146,30 +150,6 @@ nav ol { padding-left: 1.4em; }
 """
 
 
-def _table_html(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    body = []
-    for row in table.rows:
-        cells = "".join(
-            f'<td class="num">{html.escape(str(c))}</td>' if _numeric(str(c))
-            else f"<td>{html.escape(str(c))}</td>" for c in row)
-        body.append(f"<tr>{cells}</tr>")
-    return (f"<table><caption>{html.escape(table.title)}</caption><thead><tr>{head}</tr>"
-            f"</thead><tbody>{''.join(body)}</tbody></table>")
-
-
-def _figure_html(caption: str, path) -> str:
-    path = Path(path)
-    if path.suffix.lower() == ".svg":
-        svg = path.read_text(encoding="utf-8")
-        svg = svg[svg.index("<svg"):]  # drop any XML prolog: not allowed inside HTML
-        body = svg
-    else:
-        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-        body = f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(caption)}">'
-    return f"<figure>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
 def write_html(results: dict, path, meta: dict | None = None) -> Path:
     """Write the report for ``{name: LabResult}`` to ``path``; returns the path."""
     path = Path(path)
@@ -189,16 +169,16 @@ def write_html(results: dict, path, meta: dict | None = None) -> Path:
         + esc(", ".join(f"{k} {v}" for k, v in meta.items())) + "</p></header>",
         "<nav><ol>" + "".join(f'<li><a href="#{esc(n)}">{esc(r.title)}</a></li>'
                               for n, r in results.items()) + "</ol></nav>",
-        _table_html(overview),
+        lab_table_html(overview),
     ]
     for name, r in results.items():
         parts.append(f'<section id="{esc(name)}"><h2>{esc(r.title)}</h2>')
         parts.append(f"<blockquote>{esc(r.question)}</blockquote>")
         if r.headline:
             parts.append(f'<p class="headline">{esc(r.headline)}</p>')
-        parts += [_table_html(t) for t in r.tables]
+        parts += [lab_table_html(t) for t in r.tables]
         parts += [f"<p>{esc(note)}</p>" for note in r.notes]
-        parts += [_figure_html(caption, p) for caption, p in r.figures.items()]
+        parts += [figure_html(caption, p) for caption, p in r.figures.items()]
         if r.files:
             parts.append("<p>Also written: " + ", ".join(
                 f"<code>{esc(os.path.relpath(p, path.parent))}</code> ({esc(c)})"
