@@ -38,18 +38,23 @@ __all__ = [
     "svg_mimebundle",
 ]
 
-# Scoped to the table's own class, so a notebook's or the lab report's other styles stay
+# Scoped to the wrapper's class, so a notebook's or the lab report's other styles stay
 # untouched; colours that read on light and dark notebook themes alike.
 _CSS = (
     "<style>"
-    ".lw-table{border-collapse:collapse;font-size:0.9em;margin:0.4em 0}"
-    ".lw-table caption{text-align:left;font-weight:600;padding-bottom:0.3em}"
-    ".lw-table th,.lw-table td{padding:2px 10px;border-bottom:1px solid rgba(128,128,128,0.35);"
-    "text-align:left}"
-    ".lw-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
-    ".lw-table tfoot td{font-weight:600}"
+    ".lw-display table{border-collapse:collapse;font-size:0.9em;margin:0.4em 0}"
+    ".lw-display caption{text-align:left;font-weight:600;padding-bottom:0.3em}"
+    ".lw-display th,.lw-display td{padding:2px 10px;text-align:left;"
+    "border-bottom:1px solid rgba(128,128,128,0.35)}"
+    ".lw-display td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".lw-display tfoot td{font-weight:600}"
     "</style>"
 )
+
+
+def _panel(body: str) -> str:
+    """HTML for a notebook: the body, in a styled wrapper."""
+    return f'<div class="lw-display">{_CSS}{body}</div>'
 
 
 def mimebundle(text: str, include=None, exclude=None, **rich) -> dict:
@@ -101,7 +106,7 @@ def html_table(columns, rows, caption: str | None = None, footer=(), links=None)
             body = f'<a href="{esc(links[text])}">{body}</a>'
         return f'<td class="num">{body}</td>' if _numeric(text) else f"<td>{body}</td>"
 
-    parts = ['<table class="lw-table">']
+    parts = ["<table>"]
     if caption:
         parts.append(f"<caption>{esc(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(f"<th>{esc(str(c))}</th>" for c in columns)
@@ -148,7 +153,7 @@ def module_mimebundle(module, include=None, exclude=None) -> dict:
         footer.append(("Trainable params", f"{trainable:,}"))
     table = html_table(["Layer", "Type", "Output shape", "Param #"], rows,
                        caption=type(module).__name__, footer=footer)
-    return mimebundle(repr(module), include, exclude, html=_CSS + table)
+    return mimebundle(repr(module), include, exclude, html=_panel(table))
 
 
 def _known_shape(module) -> str:
@@ -173,7 +178,7 @@ def summary_mimebundle(summary, include=None, exclude=None) -> dict:
     table = html_table(["Layer", "Type", "Output shape", "Param #", "Trainable"], rows,
                        caption=f"Model: {summary.title}, input shape "
                                f"{_shape(summary.input_shape)}", footer=footer)
-    return mimebundle(str(summary), include, exclude, html=_CSS + table)
+    return mimebundle(str(summary), include, exclude, html=_panel(table))
 
 
 def svg_mimebundle(text: str, svg: str, include=None, exclude=None) -> dict:
@@ -246,7 +251,7 @@ def history_mimebundle(history, include=None, exclude=None) -> dict:
         rows = [[e + 1] + [f"{history.history[k][i]:.4g}" for k in keys]
                 for i, e in enumerate(history.epoch)]
         return mimebundle(text, include, exclude,
-                          html=_CSS + html_table(["epoch", *keys], rows, caption="History"))
+                          html=_panel(html_table(["epoch", *keys], rows, caption="History")))
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg")
     return svg_mimebundle(text, buffer.getvalue(), include, exclude)
@@ -285,7 +290,7 @@ def lab_result_html(result) -> str:
 
 def lab_result_mimebundle(result, include=None, exclude=None) -> dict:
     """A ``LabResult`` as ``text/plain`` (its printed summary) and ``text/html``."""
-    return mimebundle(result.summary(), include, exclude, html=_CSS + lab_result_html(result))
+    return mimebundle(result.summary(), include, exclude, html=_panel(lab_result_html(result)))
 
 
 def lab_report_mimebundle(report, include=None, exclude=None) -> dict:
@@ -295,4 +300,4 @@ def lab_report_mimebundle(report, include=None, exclude=None) -> dict:
     table = html_table(["exercise", "result"], rows, caption="The chapter's exercises")
     where = (f"<p>Report: <code>{esc(str(report.index))}</code>; numbers: "
              f"<code>{esc(str(report.results_json))}</code></p>")
-    return mimebundle(report.summary(), include, exclude, html=_CSS + table + where)
+    return mimebundle(report.summary(), include, exclude, html=_panel(table + where))
