@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import html
+import importlib.util
 import inspect
 import json
 import os
@@ -27,7 +28,8 @@ from .ex4_batching import batching
 from .ex5_init import init
 from .ex6_graph import graph
 
-__all__ = ["EXERCISES", "LabReport", "run_all", "write_html"]
+__all__ = ["DOCS_URL", "DOCUMENTED", "EXERCISES", "LabReport", "docs_link", "run_all",
+           "write_html"]
 
 EXERCISES = {
     "forward": forward,
@@ -38,6 +40,42 @@ EXERCISES = {
     "graph": graph,
 }
 """The chapter's exercises in order, by command name."""
+
+DOCUMENTED = {
+    "forward": ["lw.nn.Dense", "lw.nn.Sequential", "lw.F.relu", "lw.F.softmax"],
+    "losses": ["lw.F.mse_loss", "lw.F.binary_cross_entropy", "lw.F.sigmoid", "lw.Tensor"],
+    "huber": ["lw.F.huber_loss", "lw.F.mse_loss", "lw.F.mae_loss", "lw.nn.Linear",
+              "lw.optim.SGD", "lw.fit"],
+    "batching": ["lw.data.batches", "lw.MLP", "lw.no_grad"],
+    "init": ["lw.init.initialize_weights", "lw.MLP"],
+    "graph": ["lw.graph.trace", "lw.graph.Graph", "lw.MLP"],
+}
+"""The public names each exercise uses; the report links each to its reference page."""
+
+DOCS_URL = "../site/"
+"""Where the report looks for the documentation site by default: ``site/`` beside the report's
+folder, which is where ``make docs`` and ``make run`` put them at the repository root."""
+
+
+def docs_link(name: str, docs_url: str = DOCS_URL) -> str:
+    """The address of ``name`` (as a user writes it: ``lw.F.relu``, ``lw.MLP``) on the site.
+
+    A name in a module (``lw.nn.Dense``) is on that module's reference page, a top-level name
+    (``lw.MLP``) on the ``layerwise`` page; the anchor is the full dotted path, as
+    mkdocstrings writes it.
+
+    >>> docs_link("lw.F.relu")
+    '../site/reference/functional.html#layerwise.functional.relu'
+    >>> docs_link("lw.MLP", "https://example.org/docs/")
+    'https://example.org/docs/reference/layerwise.html#layerwise.MLP'
+    """
+    dotted = name.removeprefix("lw.")
+    if dotted.startswith("F."):  # lw.F is lw.functional
+        dotted = "functional." + dotted[2:]
+    path = "layerwise." + dotted
+    module = path.split(".")[1]
+    page = module if importlib.util.find_spec(f"layerwise.{module}") else "layerwise"
+    return f"{docs_url}reference/{page}.html#{path}"
 
 
 @dataclass
@@ -65,7 +103,8 @@ class LabReport:
         return lab_report_mimebundle(self, include, exclude)
 
 
-def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> LabReport:
+def run_all(out="lab-report", seed: int = 42, options=None, progress=None,
+            docs_url: str | None = DOCS_URL) -> LabReport:
     """Run every exercise and write ``out/index.html``, ``out/results.json``, ``out/figures/``.
 
     Args:
@@ -73,6 +112,8 @@ def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> La
         seed: passed to every exercise that draws random numbers.
         options: per-exercise keyword arguments, e.g. ``{'batching': {'repeats': 3}}``.
         progress: True, False or None (show when stderr is a terminal), or a ``Progress``.
+        docs_url: the documentation site's address, relative to ``out`` or absolute (default
+            ``../site/``: the site built beside the report); None leaves the links out.
 
     Returns:
         A ``LabReport``; ``report['init']`` is that exercise's ``LabResult``.
@@ -106,7 +147,7 @@ def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> La
     results_json = out / "results.json"
     payload = {**meta, "exercises": {n: _relative(r.to_dict(), out) for n, r in results.items()}}
     results_json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    index = write_html(results, out / "index.html", meta)
+    index = write_html(results, out / "index.html", meta, docs_url=docs_url)
     return LabReport(out, index, results_json, results)
 
 
@@ -150,8 +191,13 @@ nav ol { padding-left: 1.4em; }
 """
 
 
-def write_html(results: dict, path, meta: dict | None = None) -> Path:
-    """Write the report for ``{name: LabResult}`` to ``path``; returns the path."""
+def write_html(results: dict, path, meta: dict | None = None,
+               docs_url: str | None = DOCS_URL) -> Path:
+    """Write the report for ``{name: LabResult}`` to ``path``; returns the path.
+
+    Each exercise links the functions it uses (``DOCUMENTED``) to their reference pages on
+    the documentation site at ``docs_url`` (see ``run_all``); None leaves the links out.
+    """
     path = Path(path)
     meta = meta or {}
     esc = html.escape
@@ -183,6 +229,10 @@ def write_html(results: dict, path, meta: dict | None = None) -> Path:
             parts.append("<p>Also written: " + ", ".join(
                 f"<code>{esc(os.path.relpath(p, path.parent))}</code> ({esc(c)})"
                 for c, p in r.files.items()) + "</p>")
+        if docs_url is not None and DOCUMENTED.get(name):
+            parts.append('<p class="docs">Reference: ' + ", ".join(
+                f'<a href="{esc(docs_link(n, docs_url))}"><code>{esc(n)}</code></a>'
+                for n in DOCUMENTED[name]) + "</p>")
         parts.append(f"<details><summary>Printed summary (<code>layerwise lab {esc(name)}"
                      f"</code>)</summary><pre>{esc(r.summary())}</pre></details></section>")
     parts.append(
