@@ -83,7 +83,8 @@ def _numeric(text: str) -> bool:
     return True
 
 
-def html_table(columns, rows, caption: str | None = None, footer=(), links=None) -> str:
+def html_table(columns, rows, caption: str | None = None, footer=(), links=None,
+               names_first: bool = False) -> str:
     """An escaped HTML ``<table>``; cells that read as numbers are right-aligned.
 
     Args:
@@ -92,6 +93,7 @@ def html_table(columns, rows, caption: str | None = None, footer=(), links=None)
         caption: an optional caption above the table.
         footer: rows of ``(label, value)`` shown under the body, e.g. the totals.
         links: ``{cell text: href}``; a cell with that exact text becomes a link.
+        names_first: the first column holds names (``0``, ``layers.1``): never right-aligned.
 
     >>> html_table(["name", "size"], [["<x>", 12]])[-73:]
     '<tbody><tr><td>&lt;x&gt;</td><td class="num">12</td></tr></tbody></table>'
@@ -99,20 +101,24 @@ def html_table(columns, rows, caption: str | None = None, footer=(), links=None)
     links = links or {}
     esc = html.escape
 
-    def cell(value) -> str:
+    def cell(value, name: bool = False) -> str:
         text = str(value)
         body = esc(text)
         if text in links:
             body = f'<a href="{esc(links[text])}">{body}</a>'
-        return f'<td class="num">{body}</td>' if _numeric(text) else f"<td>{body}</td>"
+        return f'<td class="num">{body}</td>' if _numeric(text) and not name else \
+            f"<td>{body}</td>"
+
+    def row(cells) -> str:
+        return "<tr>" + "".join(cell(c, names_first and i == 0) for i, c in enumerate(cells)) \
+            + "</tr>"
 
     parts = ["<table>"]
     if caption:
         parts.append(f"<caption>{esc(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(f"<th>{esc(str(c))}</th>" for c in columns)
                  + "</tr></thead>")
-    parts.append("<tbody>" + "".join("<tr>" + "".join(map(cell, r)) + "</tr>" for r in rows)
-                 + "</tbody>")
+    parts.append("<tbody>" + "".join(map(row, rows)) + "</tbody>")
     if footer:
         span = max(len(columns) - 1, 1)
         parts.append("<tfoot>" + "".join(
@@ -152,7 +158,7 @@ def module_mimebundle(module, include=None, exclude=None) -> dict:
     if trainable != total:
         footer.append(("Trainable params", f"{trainable:,}"))
     table = html_table(["Layer", "Type", "Output shape", "Param #"], rows,
-                       caption=type(module).__name__, footer=footer)
+                       caption=type(module).__name__, footer=footer, names_first=True)
     return mimebundle(repr(module), include, exclude, html=_panel(table))
 
 
@@ -177,7 +183,8 @@ def summary_mimebundle(summary, include=None, exclude=None) -> dict:
               ("Params size", _size(summary.param_bytes))]
     table = html_table(["Layer", "Type", "Output shape", "Param #", "Trainable"], rows,
                        caption=f"Model: {summary.title}, input shape "
-                               f"{_shape(summary.input_shape)}", footer=footer)
+                               f"{_shape(summary.input_shape)}", footer=footer,
+                       names_first=True)
     return mimebundle(str(summary), include, exclude, html=_panel(table))
 
 

@@ -241,3 +241,10 @@ def test_display_needs_neither_ipython_nor_matplotlib():
 def test_docstring_examples_run():
     result = doctest.testmod(display, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_layer_names_are_names_not_numbers():
+    seq = lw.nn.Sequential(lw.nn.Linear(3, 5, rng=0), lw.nn.ReLU())
+    page = seq._repr_mimebundle_()["text/html"]
+    assert "<tr><td>0</td><td>Linear(3 -&gt; 5)</td>" in page
+    assert '<td class="num">20</td>' in page
