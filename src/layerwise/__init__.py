@@ -9,6 +9,7 @@
 from . import functional, init, nn
 from .autodiff import GradcheckError, Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
+from .functional.activations import register_activation
 from .nn import MLP
 from .serialization import load, save
 from .summary import summary
@@ -36,6 +37,7 @@ __all__ = [
     "load",
     "nn",
     "no_grad",
+    "register_activation",
     "save",
     "set_default_dtype",
     "summary",

@@ -90,7 +90,9 @@ def loss(name: str, *, module: str, targets: str, predictions: str, torch: str |
 
 
 def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
-    """Apply a loss reduction: ``'mean'`` over every element, ``'sum'``, or ``'none'``."""
+    """Apply a loss reduction: ``'mean'`` over every element, ``'sum'``, or ``'none'``.
+
+    (Loss functions check their options first with :func:`check_options`.)"""
     if reduction == "mean":
         return ops.mean(losses)
     if reduction == "sum":
@@ -112,14 +114,17 @@ def _number_in(lo, hi, lo_open=False, hi_open=False):
         ok = ok and (value > lo if lo_open else value >= lo) and \
             (value < hi if hi_open else value <= hi)
         if not ok:
+            if hi == np.inf:
+                return f"must be {'>' if lo_open else '>='} {lo}, got {value!r}"
             brackets = ("(" if lo_open else "[") + f"{lo}, {hi}" + (")" if hi_open else "]")
-            return f"must be a number in {brackets}"
+            return f"must be a number in {brackets}, got {value!r}"
         return None
     return check
 
 
 def _reduction(value):
-    return None if value in REDUCTIONS else f"must be one of {', '.join(REDUCTIONS)}"
+    return None if value in REDUCTIONS else \
+        f"{value!r} is unknown; known: {', '.join(REDUCTIONS)}"
 
 
 OPTION_CHECKS = {
@@ -137,7 +142,7 @@ def check_options(where: str, **options) -> None:
         rule = OPTION_CHECKS.get(key)
         problem = rule(value) if rule else None
         if problem:
-            raise ValueError(f"{where}: {key} {problem}, got {value!r}")
+            raise ValueError(f"{where}: {key} {problem}")
 
 
 def _as_tensor(x) -> Tensor:
@@ -181,6 +186,7 @@ def mse_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     >>> float(lw.F.mse_loss([1.0, 2.0], [1.5, 2.0]))
     0.125
     """
+    check_options("mse_loss", reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "mse_loss")
     d = y_pred - y_true
     return reduce(d * d, reduction)
@@ -195,6 +201,7 @@ def mae_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     >>> float(lw.F.mae_loss([1.0, 2.0], [1.5, 2.0]))
     0.25
     """
+    check_options("mae_loss", reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "mae_loss")
     return reduce(ops.abs(y_pred - y_true), reduction)
 
@@ -253,6 +260,7 @@ def binary_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction: str 
     >>> round(float(lw.F.binary_cross_entropy([1.0], [0.5])), 6)
     0.693147
     """
+    check_options("binary_cross_entropy", epsilon=epsilon, reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "binary_cross_entropy")
     return reduce(_binary_cross_entropy(y_pred, y_true, epsilon=epsilon), reduction)
 
@@ -276,6 +284,7 @@ def binary_cross_entropy_with_logits(y_true, logits, reduction: str = "mean") ->
     >>> round(float(lw.F.binary_cross_entropy_with_logits([1.0], [0.0])), 6)
     0.693147
     """
+    check_options("binary_cross_entropy_with_logits", reduction=reduction)
     y_true, logits = _pair(y_true, logits, "binary_cross_entropy_with_logits")
     return reduce(_bce_with_logits(logits, y_true), reduction)
 
@@ -304,6 +313,7 @@ def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction:
     >>> round(float(lw.F.categorical_cross_entropy([[1, 0]], [[0.5, 0.5]])), 6)
     0.693147
     """
+    check_options("categorical_cross_entropy", epsilon=epsilon, reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "categorical_cross_entropy")
     return reduce(_categorical_cross_entropy(y_pred, y_true, epsilon=epsilon), reduction)
 

@@ -16,7 +16,7 @@ from .module import Module, register
 __all__ = ["Activation"]
 
 
-@register
+@register(_builtin=True)
 class Activation(Module):
     """A module applying the declared activation ``name`` with keyword ``params``.
 
@@ -119,5 +119,5 @@ _CLASSES: dict = {}  # activation name -> its module class (built-ins; users use
 
 for _decl in ACTIVATIONS.declarations():
     if _decl.module:
-        _CLASSES[_decl.name] = globals()[_decl.module] = register(_activation_class(_decl))
+        _CLASSES[_decl.name] = globals()[_decl.module] = register(_activation_class(_decl), _builtin=True)
         __all__.append(_decl.module)

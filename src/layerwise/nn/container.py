@@ -11,7 +11,7 @@ from .module import Module, register, to_json
 __all__ = ["MLP", "Sequential"]
 
 
-@register
+@register(_builtin=True)
 class Sequential(Module):
     """Modules applied one after another; indexable, sliceable and iterable.
 
@@ -66,7 +66,7 @@ class Sequential(Module):
         return iter(self._layers)
 
 
-@register
+@register(_builtin=True)
 class MLP(Module):
     """The chapter's ``MultiLayerNetwork``: Dense layers with one activation for hidden layers
     and another for the output.

@@ -15,7 +15,7 @@ from .module import Module, register
 __all__ = ["Dense", "Linear"]
 
 
-@register
+@register(_builtin=True)
 class Dense(Module):
     """Fully connected layer: ``Z = X @ W + b``, ``A = activation(Z)``.
 
@@ -118,7 +118,7 @@ class Dense(Module):
         return dense
 
 
-@register
+@register(_builtin=True)
 class Linear(Dense):
     """``Dense`` without activation: ``Z = X @ W + b`` (PyTorch's name; W is ``(n_in, n_out)``).
 

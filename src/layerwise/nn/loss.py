@@ -69,7 +69,7 @@ def _loss_class(decl) -> type:
 
 
 for _decl in LOSSES.declarations():
-    _cls = globals()[_decl.module] = register(_loss_class(_decl))
+    _cls = globals()[_decl.module] = register(_loss_class(_decl), _builtin=True)
     __all__.append(_decl.module)
     for _alias in _decl.module_aliases:
         globals()[_alias] = _cls

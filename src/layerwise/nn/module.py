@@ -23,7 +23,7 @@ decorated with :func:`register`. Loading rebuilds only these."""
 _NOT_CONFIG = ("rng", "dtype")  # constructor arguments that shape no architecture
 
 
-def register(cls=None, *, name: str | None = None):
+def register(cls=None, *, name: str | None = None, _builtin: bool = False):
     """Class decorator: let ``lw.save`` / ``lw.load`` (and conversions) handle a Module class.
 
     The class is found by ``name`` (default: the class name) when a file is loaded; its
@@ -44,8 +44,7 @@ def register(cls=None, *, name: str | None = None):
     def decorate(klass):
         if not (isinstance(klass, type) and issubclass(klass, Module)):
             raise TypeError(f"lw.nn.register: {klass!r} is not a lw.nn.Module subclass")
-        MODULES.add(name or klass.__name__, klass, builtin=klass.__module__.startswith(
-            "layerwise."))
+        MODULES.add(name or klass.__name__, klass, builtin=_builtin)
         return klass
 
     return decorate if cls is None else decorate(cls)
