@@ -28,10 +28,10 @@ __all__ = [
     "identity",
     "leaky_relu",
     "log_softmax",
+    "register_activation",
     "relu",
     "sigmoid",
     "softmax",
-    "register_activation",
     "tanh",
 ]
 
