@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -220,8 +220,9 @@ class Module:
         them.
         """
         if not isinstance(config, dict):
-            raise ValueError(f"{cls.__name__}.from_config: the config must be an object, got "
-                             f"{type(config).__name__}")
+            raise ValueError(  # noqa: TRY004 - a malformed file or config, not a caller's type
+                f"{cls.__name__}.from_config: the config must be an object, got "
+                f"{type(config).__name__}")
         params = inspect.signature(cls.__init__).parameters
         args: list = []
         kwargs = {k: v for k, v in overrides.items() if k in params or _takes_any(params)}
@@ -343,7 +344,7 @@ def from_json(value, where: str):
 class _BUILD:
     """Constructor arguments every module built from a config gets (``dtype`` while loading)."""
 
-    overrides: dict = {}
+    overrides: ClassVar[dict] = {}
 
 
 @contextlib.contextmanager
