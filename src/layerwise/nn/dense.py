@@ -82,6 +82,10 @@ class Dense(Module):
         cache["A"] = a
         return A
 
+    @property
+    def input_size(self) -> int:
+        return self.n_input
+
     def extra_repr(self) -> str:
         text = f"{self.n_input} -> {self.n_output}, activation={self.activation}"
         return text if self.b is not None else text + ", bias=False"

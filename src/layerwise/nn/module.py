@@ -246,6 +246,18 @@ class Module:
         except TypeError as err:
             raise ValueError(f"{cls.__name__}: {err}") from None
 
+    @property
+    def input_size(self) -> int | None:
+        """The number of input features this module takes (None: any, as an activation).
+
+        Layers declare theirs (``Dense``: ``n_input``); containers give their first layer's.
+        """
+        for _, child in self.named_children():
+            size = child.input_size
+            if size is not None:
+                return size
+        return None
+
     # ------------------------------------------------------------------ conversions
     def to_torch_modules(self, nn) -> list:
         """PyTorch modules doing what this module does, in order (``nn`` is ``torch.nn``).
