@@ -225,7 +225,7 @@ class Module:
                 f"{type(config).__name__}")
         params = inspect.signature(cls.__init__).parameters
         args: list = []
-        kwargs = {k: v for k, v in overrides.items() if k in params or _takes_any(params)}
+        kwargs = {k: v for k, v in overrides.items() if k in params}
         for key, value in config.items():
             value = from_json(value, f"{cls.__name__}.{key}")
             param = params.get(key)
