@@ -10,6 +10,9 @@ is never changed):
 - roles such as ``:class:`Summary``` become inline code.
 - simple tables (rows between ``=====  =====`` rules) become bullet lists, and a literal
   block's ``::`` a plain colon (the indented block under it is already code in Markdown).
+
+It also keeps the names a module imports but does not export (``__all__``) off its page:
+the site inspects the imported package, which sees every name.
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ def fence_doctests(text: str) -> str:
 
 class DoctestBlocks(griffe.Extension):
     """Rewrite every docstring griffe loads (see the module's docstring)."""
+
+    def on_module_members(self, *, mod, **kwargs) -> None:
+        # Inspection sees every imported name; a module's page shows what its __all__ exports.
+        if mod.exports is not None:
+            for name, member in list(mod.members.items()):
+                if member.is_alias and name not in mod.exports:
+                    del mod.members[name]
 
     def on_instance(self, *, obj, **kwargs) -> None:
         docstring = obj.docstring

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 # Modules that are not a reference page of their own: `cli` is the generated command-line
-# page, the others are helpers whose public names are re-exported at the top level.
-NOT_A_PAGE = {"cli", "cli_types", "dtypes", "rng"}
+# page, the others are internal helpers (argument checks, dtype and rng resolution) whose
+# public names, if any, are re-exported at the top level.
+NOT_A_PAGE = {"checks", "cli", "cli_types", "dtypes", "rng"}
 
 
 def public_modules() -> list:
