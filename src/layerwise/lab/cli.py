@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import sys
 from dataclasses import dataclass
 
@@ -114,14 +115,14 @@ def build_parser() -> tuple:
                            choices=opt.choices, default=None,
                            metavar=None if opt.choices else _metavar(opt.type),
                            help=f"{opt.help} (default: {default})")
-        p.add_argument("--out", metavar="DIR", default=None,
+        p.add_argument("--out", metavar="DIR", default=None, type=folder,
                        help="folder for the figures (default: none, numbers only)")
         _common_flags(p)
         subparsers[name] = p
     p = sub.add_parser("all", help="every exercise, written up as DIR/index.html",
                        description="Run every exercise and write DIR/index.html (one "
                                    "self-contained file), DIR/results.json and DIR/figures/.")
-    p.add_argument("--out", metavar="DIR", default="lab-report",
+    p.add_argument("--out", metavar="DIR", default="lab-report", type=folder,
                    help="report folder (default: lab-report)")
     p.add_argument("--seed", type=count, default=42, help="random seed (default: 42)")
     p.add_argument("--quick", action="store_true",
@@ -129,6 +130,14 @@ def build_parser() -> tuple:
     _common_flags(p)
     subparsers["all"] = p
     return parser, subparsers
+
+
+def folder(text: str) -> str:
+    """An argparse type: a folder to write into; an existing file is refused."""
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder (it is created if "
+                                         "needed)")
+    return text
 
 
 def _metavar(kind) -> str:
@@ -172,9 +181,16 @@ def main(argv=None) -> int:
         message = str(exc).removeprefix(f"{args.exercise} lab: ")
         print(f"{sub.prog}: error: {message}", file=sys.stderr)
         return 2
-    except ImportError as exc:
+    except (ImportError, OSError) as exc:  # a missing extra; a folder we cannot write
         print(f"layerwise lab {args.exercise}: {exc}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"layerwise lab {args.exercise}: out of memory; choose smaller sizes",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nlayerwise lab {args.exercise}: interrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
     else:
