@@ -179,8 +179,11 @@ def safetensors_header(prefix: bytes, size: int, name) -> tuple:
         raise bad(f"not a safetensors file: only {size} bytes")
     length = int.from_bytes(prefix[:8], "little")
     if length > size - 8:
+        start = prefix[:8].decode("ascii", "replace")
+        text = (f" (it starts with the text {start!r}: a CSV or other text file?)"
+                if start.isprintable() else "")
         raise bad(f"truncated or not a safetensors file: the header should be {length} bytes "
-                  f"but only {size - 8} follow")
+                  f"but only {size - 8} follow{text}")
     if length > MAX_HEADER_BYTES:
         raise bad(f"not a safetensors file: its first 8 bytes give a header length of {length} "
                   f"bytes, over the {MAX_HEADER_BYTES}-byte limit")

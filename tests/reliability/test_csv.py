@@ -247,3 +247,24 @@ def test_a_large_quoted_file_reads_in_chunks_the_same(tmp_path):
                                  return_names=True)
     np.testing.assert_array_equal(X2, X)
     assert [classes[k] for k in y] == labels.tolist()
+
+
+# ------------------------------------------------------------------- csv_header
+def test_csv_header_reads_as_load_csv_does(tmp_path):
+    path = write(tmp_path, '\ufeff\n a ;"b;c"; label \n1;2;x\n')
+    assert loaders.csv_header(path) == ["a", "b;c", "label"]
+    assert loaders.csv_header(path, delimiter=",") == ['a ;"b;c"; label']
+    with pytest.raises(ValueError, match="t2.csv: the file is empty"):
+        loaders.csv_header(write(tmp_path, "\n ,\n", name="t2.csv"))
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match="is a character device"):
+            loaders.csv_header("/dev/zero")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from layerwise import safefile
+
+    for module in (safefile, loaders):
+        assert doctest.testmod(module).failed == 0

@@ -311,3 +311,12 @@ def test_a_dangling_symlink_is_saved_through_to_its_target(tmp_path):
     link.symlink_to(tmp_path / "made.safetensors")
     lw.save(lw.MLP([2, 2], rng=0), link)
     assert link.is_symlink() and (tmp_path / "made.safetensors").is_file()
+
+
+def test_a_text_file_is_called_text_not_a_huge_header(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,label\n1,2,x\n")
+    with pytest.raises(ValueError, match=r"the header should be \d+ bytes but only 8 follow "
+                                         r"\(it starts with the text 'a,b,labe': a CSV or other "
+                                         r"text file\?\)"):
+        lw.load(path)

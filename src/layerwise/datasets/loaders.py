@@ -27,7 +27,7 @@ import numpy as np
 
 from ..safefile import open_regular
 
-__all__ = ["load_csv", "load_digits", "load_iris"]
+__all__ = ["csv_header", "load_csv", "load_digits", "load_iris"]
 
 _IRIS_FILE = "iris.csv"
 _DIGITS_FILE = "digits.csv.gz"
@@ -189,6 +189,29 @@ def load_csv(path, target=-1, delimiter=None, dtype=None, return_names=False):
         text = _decode(f.read(), name)
     return _parse_table(text, name, target=target, delimiter=delimiter, dtype=dtype,
                         return_names=return_names)
+
+
+def csv_header(path, delimiter=None) -> list:
+    """The column names of a CSV file, read as :func:`load_csv` reads them.
+
+    The same checks as ``load_csv`` (a regular file, UTF-8, the delimiter read from the
+    header line when None, closed quotes); raises ``ValueError`` naming the file for an
+    empty one.
+
+    >>> import layerwise as lw, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(path, "w").write("a;b;label\\n1;2;x\\n")
+    >>> lw.datasets.loaders.csv_header(path)
+    ['a', 'b', 'label']
+    """
+    name = os.fspath(path)
+    f, _ = open_regular(name)
+    with f:
+        text = _decode(f.read(), name)
+    for _, _, row in _records(text, name, _delimiter(delimiter, text)):
+        if not _is_blank(row):
+            return [cell.strip(_TRIM) for cell in row]
+    raise ValueError(f"{name}: the file is empty (expected a header row naming the columns)")
 
 
 # --------------------------------------------------------------------------- #
