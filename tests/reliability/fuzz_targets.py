@@ -242,6 +242,55 @@ def csv_fuzz(max_examples):
     check()
 
 
+# ------------------------------------------------------------------------ lab arguments
+# Small settings first, so that each run is quick; the drawn options come after and win.
+LAB_BASE = {"huber": ["--epochs", "3"], "batching": ["--repeats", "1", "--samples", "40",
+                                                     "--batch-sizes", "1", "40"],
+            "init": ["--samples", "30"], "losses": [], "forward": [], "graph": []}
+SLOW = {"--epochs", "--repeats", "--batch-sizes", "--samples", "--points", "--bins"}
+values = st.sampled_from(["0", "-1", "1", "2", "0.5", "1e308", "-1e308", "nan", "inf",
+                          "1e-320", "abc", "", "1099511627776", "100000", "3000"])
+small_values = st.sampled_from(["0", "-1", "1", "2", "3", "nan", "abc", "1e308",
+                                "1099511627776"])
+
+
+@st.composite
+def lab_arguments(draw):
+    from layerwise.lab.cli import OPTIONS
+
+    exercise = draw(st.sampled_from(sorted(OPTIONS)))
+    argv = [exercise, *LAB_BASE[exercise]]
+    for opt in draw(st.lists(st.sampled_from(OPTIONS[exercise]), max_size=4, unique=True)):
+        pool = small_values if opt.flag in SLOW else values
+        if opt.choices:
+            pool = st.one_of(st.sampled_from(opt.choices), pool)
+        count = {None: 1, 2: 2, "+": draw(st.integers(1, 3)), "*": draw(st.integers(0, 3))}
+        argv += [opt.flag, *draw(st.lists(pool, min_size=count[opt.nargs],
+                                          max_size=count[opt.nargs]))]
+    return argv
+
+
+def lab_fuzz(max_examples):
+    import contextlib
+    import io
+
+    from layerwise.lab.cli import main
+
+    @fuzz_settings(max_examples)
+    @given(lab_arguments())
+    def check(argv):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = main([*argv, "--quiet"])
+        lines = err.getvalue().strip().splitlines()
+        assert "Traceback" not in err.getvalue(), err.getvalue()
+        assert status in (0, 1, 2), (status, lines)
+        if status:
+            assert lines and lines[-1].startswith("layerwise lab"), lines
+
+    check()
+
+
 if __name__ == "__main__":
     import warnings
 

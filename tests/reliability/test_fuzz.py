@@ -57,3 +57,7 @@ def test_load_refuses_absurd_architecture_claims_without_allocating():
 
 def test_load_csv_survives_odd_files():
     fuzz("csv_fuzz")
+
+
+def test_lab_arguments_give_one_line_and_a_promised_exit_status():
+    fuzz("lab_fuzz", examples=EXAMPLES // 2)

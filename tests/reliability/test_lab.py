@@ -122,3 +122,11 @@ def test_ctrl_c_during_lab_all_exits_130_with_one_line(tmp_path, command):
     assert child.returncode == 130, rest
     assert "Traceback" not in rest
     assert rest.strip().splitlines()[-1] == "layerwise lab all: interrupted"
+
+
+@pytest.mark.parametrize("argv", [["huber", "--shift", "1e308"], ["huber", "--lr", "1e308"],
+                                  ["huber", "--noise", "1e308"]])
+def test_training_that_diverges_is_one_line_and_exit_1(argv, capsys):
+    status, err, _ = run([*argv, "--epochs", "5"], capsys)
+    assert status == 1 and len(err) == 1  # no NumPy overflow warnings before it
+    assert err[0].startswith("layerwise lab huber: fit: the loss became inf at epoch")

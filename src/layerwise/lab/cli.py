@@ -13,6 +13,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..cli_types import finite_float, nonnegative_float, positive_float, positive_int, probability
 from ..cli_types import nonnegative_int as count
 from ..init import METHODS
@@ -158,30 +160,35 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else 0
     progress = not args.quiet
+    # Extreme settings may overflow: the exercise then fails with one line (below), and NumPy's
+    # warnings on the way there would only be noise before it.
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     try:
-        if args.exercise == "all":
-            report = run_all(args.out, seed=args.seed, options=QUICK if args.quick else None,
-                             progress=progress)
-            if args.json:
-                print(report.results_json.read_text(encoding="utf-8"))
+        with errstate:
+            if args.exercise == "all":
+                report = run_all(args.out, seed=args.seed, options=QUICK if args.quick else None,
+                                 progress=progress)
+                if args.json:
+                    print(report.results_json.read_text(encoding="utf-8"))
+                    return 0
+                print(report.summary(), end="\n\n")
+                print("Each exercise in one line:")
+                for r in report.results.values():
+                    print(f"  {r.name:<9} {r.headline}")
+                print(f"\nReport written to {report.index.resolve()}")
                 return 0
-            print(report.summary(), end="\n\n")
-            print("Each exercise in one line:")
-            for r in report.results.values():
-                print(f"  {r.name:<9} {r.headline}")
-            print(f"\nReport written to {report.index.resolve()}")
-            return 0
-        fn = EXERCISES[args.exercise]
-        kwargs = {o.dest: getattr(args, o.dest) for o in OPTIONS[args.exercise]
-                  if getattr(args, o.dest) is not None}
-        result = fn(out=args.out, progress=progress, **kwargs)
+            fn = EXERCISES[args.exercise]
+            kwargs = {o.dest: getattr(args, o.dest) for o in OPTIONS[args.exercise]
+                      if getattr(args, o.dest) is not None}
+            result = fn(out=args.out, progress=progress, **kwargs)
     except ValueError as exc:  # a bad combination of values: usage + one line, as argparse
         sub = subparsers[args.exercise]
         sub.print_usage(sys.stderr)
         message = str(exc).removeprefix(f"{args.exercise} lab: ")
         print(f"{sub.prog}: error: {message}", file=sys.stderr)
         return 2
-    except (ImportError, OSError) as exc:  # a missing extra; a folder we cannot write
+    except (ImportError, OSError, ArithmeticError) as exc:
+        # a missing extra; a folder we cannot write; training that diverged (NonFiniteLossError)
         print(f"layerwise lab {args.exercise}: {exc}", file=sys.stderr)
         return 1
     except MemoryError:
