@@ -364,7 +364,7 @@ def _parse_table(text: str, name, target, delimiter, dtype, return_names):
             raise ValueError(f"{name}: the file has a header row but no data rows") from None
         y, class_names = (None, None) if t is None else _parse_target(
             target_cells, lines, header[t], name, out_dtype)
-    X = X.astype(out_dtype)
+    X = X.astype(out_dtype, copy=False)
 
     if t is None:
         return (X, feature_names) if return_names else X
@@ -397,7 +397,7 @@ def _target_column(target, header, name):
 
 
 def _fast_columns(text, header_end, delimiter, n_cols, t, out_dtype):
-    """``(X as float64, target cells)`` by ``np.loadtxt``, or None where it does not apply.
+    """``(X in out_dtype, target cells)`` by ``np.loadtxt``, or None where it does not apply.
 
     Only for unquoted printable ASCII with ``\\n`` or ``\\r\\n`` line ends and no line over
     the field limit, and only when every feature cell is a finite number in ``out_dtype``'s
@@ -424,11 +424,12 @@ def _fast_columns(text, header_end, delimiter, n_cols, t, out_dtype):
                                delimiter=delimiter, comments=None, quotechar=None, ndmin=1)
     except (ValueError, TypeError, OverflowError):
         return None
-    X = np.empty((len(table), n_cols - (t is not None)), dtype=np.float64)
+    X = np.empty((len(table), n_cols - (t is not None)), dtype=out_dtype)
     for j, i in enumerate(i for i in range(n_cols) if i != t):
-        X[:, j] = table[f"c{i}"]
-    if not np.isfinite(X).all() or np.abs(X).max(initial=0) > np.finfo(out_dtype).max:
-        return None
+        column = table[f"c{i}"]
+        if not np.isfinite(column).all() or np.abs(column).max(initial=0) > np.finfo(out_dtype).max:
+            return None
+        X[:, j] = column  # in range: the cast to out_dtype cannot overflow
     return X, (None if t is None else table[f"c{t}"].tolist())
 
 
