@@ -226,7 +226,7 @@ _IS_NUMBER = re.compile(_NUMBER, re.ASCII | re.IGNORECASE)
 # float() would also take "1_000", non-ASCII digits and Unicode spaces: they are not here).
 _NUMBER_CHARS = b"0123456789+-.eEiInNfFtTyYaA \t"
 _INTEGER_CHARS = b"0123456789+-"
-_CHUNK = 65536  # rows converted at a time on the careful path, to bound its memory
+_CHUNK = 4096  # rows converted at a time by the csv-module paths, to bound their memory
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _FAST_BYTES = bytes([9, 10, 13, *range(32, 127)])  # printable ASCII, tab and line ends
 
@@ -485,7 +485,7 @@ def _quick_columns(text, header_end, delimiter, n_cols, feature_idx, t, out_dtyp
     blocks, target_cells = [], []
     try:
         with _gc_paused():
-            while chunk := list(itertools.islice(reader, 4096)):
+            while chunk := list(itertools.islice(reader, _CHUNK)):
                 rows = list(itertools.compress(chunk, map(strip, map("".join, chunk))))
                 if set(map(len, rows)) - {n_cols}:
                     raise _NeedsLineNumbers
