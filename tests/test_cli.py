@@ -259,3 +259,21 @@ def test_standardize_from_data_and_its_pytorch_form():
     t = lw.interop.to_torch(layer)
     np.testing.assert_allclose(t(torch.from_numpy(X.astype(np.float64))).detach().numpy(), out,
                                rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"features": 5}, "the model's metadata 'features' should be a list of strings, got 5"),
+    ({"classes": [1, 2, 3]}, "'classes' should be a list of strings, got [1, 2, 3]"),
+    ({"loss": "nosuch"}, "the model file names an unknown loss"),
+])
+@pytest.mark.parametrize("command", ["summary", "predict", "evaluate"])
+def test_odd_metadata_gives_one_line_and_exit_1(tmp_path, flowers, meta, message, command):
+    path = tmp_path / "m.safetensors"
+    lw.save(lw.MLP([4, 3], rng=0), path, metadata=meta)
+    extra = {"summary": [], "predict": [flowers[2]], "evaluate": ["--data", "iris"]}[command]
+    result = run(command, path, *extra)
+    if command == "summary" and "loss" in meta:
+        assert result.returncode == 0  # summary only prints the loss's name
+        return
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1

@@ -25,7 +25,7 @@ files and failed training exit with status 1 and one line naming the file or the
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import math
 import os
 import sys
@@ -213,18 +213,16 @@ def _load(data, target):
 
 
 def _csv_header(path):
+    """The CSV file's column names, read as ``load_csv`` reads them (one line on failure)."""
+    from .datasets.loaders import csv_header
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            for row in csv.reader(f):
-                if any(cell.strip() for cell in row):
-                    return [cell.strip() for cell in row]
+        return csv_header(path)
     except UnicodeDecodeError as err:
         raise CommandError(f"{path}: not a text file ({err.reason})") from None
-    except OSError as err:
-        raise CommandError(f"{path}: cannot be read ({err.strerror})") from None
-    except csv.Error as err:
-        raise CommandError(f"{path}: not a CSV file ({err})") from None
-    raise CommandError(f"{path}: the file is empty")
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err) if isinstance(err, ValueError) else
+                           f"{path}: cannot be read ({err.strerror or err})") from None
 
 
 def _targets(y, classes, decl, where):
@@ -320,12 +318,31 @@ def _open_model(path):
     import layerwise as lw
 
     try:
-        return lw.load(path, return_metadata=True)
+        model, meta = lw.load(path, return_metadata=True)
     except ImportError as err:
         raise CommandError(str(err)) from None
     except (ValueError, OSError) as err:
         raise CommandError(str(err) if isinstance(err, ValueError) else
                            f"{path}: cannot be read ({err.strerror or err})") from None
+    _check_metadata(meta, path)
+    return model, meta
+
+
+# what the command line reads from a model file's metadata, and the form each must have
+_METADATA = {"loss": str, "target": str, "data": str, "features": list, "classes": list}
+
+
+def _check_metadata(meta, path):
+    """The metadata ``train`` writes, as ``train`` writes it; anything else named clearly."""
+    for key, kind in _METADATA.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is list and not all(
+                isinstance(v, str) for v in value)):
+            what = "a string" if kind is str else "a list of strings"
+            raise CommandError(f"{path}: the model's metadata {key!r} should be {what}, "
+                               f"got {json.dumps(value)[:60]}")
 
 
 def _input_size(model) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..display import figure_html, lab_report_mimebundle, lab_table_html
-from ._common import LabResult, Progress, Table
+from ._common import LabResult, Progress, Table, output_folder
 from .ex1_forward import forward
 from .ex2_losses import losses
 from .ex3_huber import huber
@@ -123,7 +123,9 @@ def run_all(out="lab-report", seed: int = 42, options=None, progress=None,
     if unknown:
         raise ValueError(f"lab all: unknown exercises in options: {unknown}; "
                          f"known: {', '.join(EXERCISES)}")
-    out = Path(out)
+    out = output_folder(out)
+    if (out / "figures").exists():
+        output_folder(out / "figures")
     figures = out / "figures"
     reporter = progress if isinstance(progress, Progress) else Progress(progress)
     results = {}
