@@ -233,6 +233,18 @@ def _targets(y, classes, decl, where):
         raise CommandError(str(err)) from None
 
 
+_MAX_PARAMETERS = 2**28  # 1 GiB of float32 weights; more is surely a typo on this machine
+
+
+def _check_network_size(sizes):
+    """Refuse, before allocating, a network whose weights could not fit in memory."""
+    count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    if count > _MAX_PARAMETERS:
+        raise _UsageError(f"--layers {','.join(map(str, sizes[1:-1]))} makes a network of "
+                          f"{count:,} parameters ({count * 4 / 2**30:.1f} GiB in float32); "
+                          f"the limit is {_MAX_PARAMETERS:,}")
+
+
 def _make_optimizer(name, params, args):
     """The optimiser ``name`` with the options given that its constructor takes."""
     import inspect
@@ -264,8 +276,17 @@ def _train(args):
             raise CommandError("--plot needs matplotlib: pip install 'layerwise[plot]'"
                                ) from None
     decl = tasks.loss_for(args.loss)
+    if args.out and os.path.exists(args.out) and os.path.exists(args.data) \
+            and os.path.samefile(args.out, args.data):
+        raise _UsageError(f"--out {args.out} is the training data itself; give another file")
     X, y, features, classes, target = _load(args.data, args.target)
     y, classes = _targets(y, classes, decl, args.data)
+    _check_network_size([X.shape[1], *args.layers, tasks.output_size(decl, classes)])
+    if classes is not None and len(classes) > max(20, len(y) // 4):
+        raise CommandError(
+            f"{args.data}: the target column has {len(classes)} different values for "
+            f"{len(y)} rows, too many for classes: is it a number to predict? Use --loss mse "
+            "(or mae, huber) for regression")
     rng = np.random.default_rng(args.seed)
     if args.val_split > 0:
         if math.ceil(args.val_split * len(X)) >= len(X):
@@ -282,10 +303,11 @@ def _train(args):
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args)
     loss = getattr(lw.nn, decl.module)()
     validation = None if X_val is None else (X_val, y_val)
-    try:
-        history = lw.fit(model, X_train, y_train, loss, optimizer,
-                         args.epochs, args.batch_size, validation_data=validation, rng=rng,
-                         progress=not args.quiet, early_stopping=args.patience)
+    try:  # a diverging run ends in one line (NonFiniteLossError), not NumPy's warnings first
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = lw.fit(model, X_train, y_train, loss, optimizer,
+                             args.epochs, args.batch_size, validation_data=validation,
+                             rng=rng, progress=not args.quiet, early_stopping=args.patience)
     except (ValueError, FloatingPointError) as err:
         raise CommandError(str(err)) from None
 
@@ -442,7 +464,11 @@ def _evaluate(args):
         decl = tasks.loss_for(name)
     except ValueError as err:
         raise CommandError(f"the model file names an unknown loss: {err}") from None
-    X, y, names, classes, _ = _load(args.data, args.target)
+    target = args.target
+    if target is None and meta.get("target") and args.data not in DATASETS:
+        header = _csv_header(args.data)
+        target = meta["target"] if meta["target"] in header else None
+    X, y, names, classes, _ = _load(args.data, target)
     X = _columns(X, names, model, meta, args.data)
     trained = meta.get("classes")
     if classes is not None and trained:  # class names: map them to the model's labels

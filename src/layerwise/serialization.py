@@ -64,6 +64,9 @@ def _describe(model) -> dict:
         return {"module": name, "config": model.get_config()}
     except ValueError as err:
         raise ValueError(f"lw.save: {err}") from None
+    except RecursionError:
+        raise ValueError(f"lw.save: the model is nested deeper than {_MAX_DEPTH} levels; "
+                         "such a file could not be loaded") from None
 
 
 def _build(tree, dtype, budget: int, where: str):
