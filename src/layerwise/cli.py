@@ -25,6 +25,7 @@ files and failed training exit with status 1 and one line naming the file or the
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -238,7 +239,7 @@ _MAX_PARAMETERS = 2**28  # 1 GiB of float32 weights; more is surely a typo on th
 
 def _check_network_size(sizes):
     """Refuse, before allocating, a network whose weights could not fit in memory."""
-    count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    count = sum(a * b + b for a, b in itertools.pairwise(sizes))
     if count > _MAX_PARAMETERS:
         raise _UsageError(f"--layers {','.join(map(str, sizes[1:-1]))} makes a network of "
                           f"{count:,} parameters ({count * 4 / 2**30:.1f} GiB in float32); "
