@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 
-from ..functional.activations import ACTIVATIONS
+from ..functional.activations import ACTIVATIONS, identity
+from ..onnx.forms import as_op
 from .module import Module, register
 
 __all__ = ["Activation"]
@@ -88,6 +89,27 @@ class Activation(Module):
     def from_torch_module(cls, module):
         decl = next(d for d in ACTIVATIONS.declarations() if d.torch == type(module).__name__)
         params = {k: getattr(module, decl.torch_args.get(k, k)) for k in decl.params}
+        made = _CLASSES.get(decl.name)
+        return made(**params) if made else Activation(decl.name, **params)
+
+    def to_onnx(self, graph, x: str) -> str:
+        return graph.activation(self.name, self.params, x)
+
+    @classmethod
+    def onnx_counterparts(cls) -> tuple:
+        if cls is not Activation:  # the generated classes import through Activation
+            return ()
+        return tuple(op.op_type for d in ACTIVATIONS.declarations() if (op := as_op(d.onnx)))
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        """The activation whose declaration names this op; its attributes as parameters (the
+        identity gives None: nothing to do)."""
+        decl = next(d for d in ACTIVATIONS.declarations()
+                    if (op := as_op(d.onnx)) and op.op_type == node.op_type)
+        if decl.obj is identity:
+            return None
+        params = reader.params(node, as_op(decl.onnx), decl.params)
         made = _CLASSES.get(decl.name)
         return made(**params) if made else Activation(decl.name, **params)
 

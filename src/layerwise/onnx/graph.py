@@ -1,0 +1,132 @@
+"""``GraphBuilder``: what a module's ``to_onnx(graph, x)`` adds its nodes to.
+
+A module's ONNX form is written beside its forward pass as ``to_onnx(self, graph, x)``: it adds
+nodes after the value named ``x`` and returns the name of its output. The builder names nodes
+after the module's dotted name (``layers.0/MatMul``) and initializers after its parameters
+(``layers.0.W``, as in ``state_dict()``), and keeps every constant in the graph's dtype.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from ..functional.activations import ACTIVATIONS, identity
+from .forms import as_op
+
+__all__ = ["GraphBuilder"]
+
+
+class GraphBuilder:
+    """Nodes and initializers of one graph being exported, in the model's dtype.
+
+    Attributes:
+        dtype: the model's floating dtype (float32 or float64); constants are made in it.
+        opset: the default domain's opset version the graph is written for.
+    """
+
+    def __init__(self, dtype, opset: int):
+        self.dtype = np.dtype(dtype)
+        self.opset = int(opset)
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: dict[str, np.ndarray] = {}
+        self._scope: list[str] = []
+        self._taken: set[str] = set()
+
+    @property
+    def where(self) -> str:
+        """The dotted name of the module being exported (``''`` at the top)."""
+        return ".".join(self._scope)
+
+    def _unique(self, name: str) -> str:
+        candidate, k = name, 1
+        while candidate in self._taken:
+            candidate, k = f"{name}_{k}", k + 1
+        self._taken.add(candidate)
+        return candidate
+
+    @contextlib.contextmanager
+    def scope(self, name: str):
+        """Name the nodes and parameters made inside the block after the sub-module ``name``."""
+        self._scope.append(str(name))
+        try:
+            yield
+        finally:
+            self._scope.pop()
+
+    def run(self, name: str, module, x: str) -> str:
+        """Add the sub-module ``module`` (its attribute name ``name``) after ``x``."""
+        with self.scope(name):
+            return module.to_onnx(self, x)
+
+    # ------------------------------------------------------------------------- nodes
+    def node(self, op_type: str, inputs, n_outputs: int = 1, **attributes):
+        """Add one node of the default domain; returns its output name (a tuple if several).
+
+        Its name is the module's dotted name and the op (``layers.0/MatMul``); the output
+        value is named like the node.
+        """
+        name = self._unique(f"{self.where}/{op_type}" if self.where else op_type)
+        outputs = [name] if n_outputs == 1 else [f"{name}:{i}" for i in range(n_outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outputs, name=name,
+                                           **attributes))
+        return outputs[0] if n_outputs == 1 else tuple(outputs)
+
+    def parameter(self, name: str, value) -> str:
+        """An initializer holding a parameter, named ``<module>.<name>`` (the state-dict name)."""
+        key = self._unique(f"{self.where}.{name}" if self.where else name)
+        self.initializers[key] = np.ascontiguousarray(value, dtype=self.dtype)
+        return key
+
+    def constant(self, value, dtype=None) -> str:
+        """An initializer holding a constant (a number or an array), in the graph's dtype."""
+        key = self._unique(f"{self.where}/const" if self.where else "const")
+        self.initializers[key] = np.asarray(value, dtype=dtype or self.dtype)
+        return key
+
+    def activation(self, activation, params, x: str) -> str:
+        """Add a declared activation (a name or a registered function) after ``x``.
+
+        Its ONNX form is the ``onnx=`` of its declaration in ``lw.F.ACTIVATIONS``.
+        """
+        decl = (ACTIVATIONS.declaration_of(activation) if callable(activation)
+                else ACTIVATIONS.declaration(activation))
+        if decl is None:
+            name = getattr(activation, "__name__", repr(activation))
+            raise ValueError(f"lw.onnx.export: {self.where or 'the model'} uses the function "
+                             f"{name!r}, which is not a registered activation; declare it with "
+                             "lw.register_activation(..., onnx=...)")
+        if decl.obj is identity:
+            return x
+        form = decl.onnx
+        if form is None:
+            raise ValueError(f"lw.onnx.export: {self.where or 'the model'}: the activation "
+                             f"{decl.name!r} has no ONNX form (register it with onnx=...: an "
+                             "ONNX op name or a function building its nodes)")
+        params = {**decl.params, **params}  # written out in full: Softmax's axis explicit
+        op = as_op(form)
+        return op.build(self, x, params) if op else form(self, x, **params)
+
+    # ------------------------------------------------------------------------ model
+    def to_model(self, x_shape, y_shape, output: str, name: str,
+                 metadata: dict) -> onnx.ModelProto:
+        """The ModelProto reading ``input`` of shape ``x_shape`` and writing ``output`` (its
+        value renamed ``"output"``) of shape ``y_shape`` (None: not known)."""
+        elem = helper.np_dtype_to_tensor_dtype(self.dtype)
+        if output == "input":  # nothing happens to the values: ONNX still needs a node
+            output = self.node("Identity", ["input"])
+        for node in self.nodes:  # the graph's output is called "output"
+            node.output[:] = ["output" if o == output else o for o in node.output]
+        graph = helper.make_graph(
+            self.nodes, name,
+            [helper.make_tensor_value_info("input", elem, list(x_shape))],
+            [helper.make_tensor_value_info("output", elem, y_shape)],
+            initializer=[numpy_helper.from_array(a, k) for k, a in self.initializers.items()])
+        opsets = [helper.make_opsetid("", self.opset)]
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="layerwise",
+                                  ir_version=helper.find_min_ir_version_for(opsets))
+        helper.set_model_props(model, metadata)
+        return model
