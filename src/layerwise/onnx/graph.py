@@ -129,4 +129,10 @@ class GraphBuilder:
         model = helper.make_model(graph, opset_imports=opsets, producer_name="layerwise",
                                   ir_version=helper.find_min_ir_version_for(opsets))
         helper.set_model_props(model, metadata)
+        if y_shape is None:  # ONNX's shape inference tells the output's shape from the input's
+            inferred = onnx.shape_inference.infer_shapes(model).graph
+            found = [v for v in [*inferred.value_info, *inferred.output] if v.name == "output"
+                     and v.type.tensor_type.HasField("shape")]
+            model.graph.output[0].CopyFrom(found[0] if found else helper.make_tensor_value_info(
+                "output", elem, ["batch", *[f"d{i}" for i in range(1, len(x_shape))]]))
         return model

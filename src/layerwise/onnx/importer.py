@@ -29,7 +29,8 @@ _DEFAULT_DOMAINS = ("", "ai.onnx")
 # ops whose axis meant "flatten to 2-D from here" before opset 13 (one axis since then)
 _FLATTENING_BEFORE_13 = ("Softmax", "LogSoftmax", "Hardmax")
 # ops that change nothing at inference, read as nothing when no module class declares them
-_NO_OPS = ("Identity", "Dropout")
+# (a Cast to the model's dtype too: layerwise layers cast their inputs to their own dtype)
+_NO_OPS = ("Identity", "Dropout", "Cast")
 # constants computed from constants (PyTorch's newer exporter writes Transpose(W) -> MatMul)
 _FOLDABLE = ("Identity", "Transpose", "Cast")
 
@@ -141,6 +142,8 @@ class OnnxReader:
                            _DEFAULT_DOMAINS), 1)
         self._constants = {t.name: self._array(t, t.name) for t in graph.initializer}
         self._ranks = _ranks(proto)
+        floats = {a.dtype for a in self._constants.values() if a.dtype.kind == "f"}
+        self.dtype = floats.pop() if len(floats) == 1 else np.dtype("float32")
         producers = {}
         for node in graph.node:
             if node.op_type == "Constant" and node.domain in _DEFAULT_DOMAINS:
@@ -215,9 +218,8 @@ class OnnxReader:
         params = {}
         for key, value in attrs.items():
             if key in names:
-                default = defaults[names[key]]
-                if isinstance(value, float) and np.float32(value) == np.float32(default):
-                    value = default  # a float32 attribute of the default value is the default
+                if isinstance(value, float):  # a float32 attribute: its shortest decimal
+                    value = float(str(np.float32(value)))
                 params[names[key]] = value
             elif key not in op.constants or not np.isclose(value, op.constants[key],
                                                            rtol=1e-6, atol=0):
@@ -297,6 +299,11 @@ class OnnxReader:
         return chain[::-1]
 
     def _check_inference(self, node):
+        if node.op_type == "Cast":
+            to = {a.name: a.i for a in node.attribute}.get("to")
+            if to != helper.np_dtype_to_tensor_dtype(self.dtype):
+                raise self.refuse(node, f"a Cast to {onnx.TensorProto.DataType.Name(to or 0)} "
+                                        f"in a model whose weights are {self.dtype}")
         if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
             training = self._constants.get(node.input[2])
             if training is None or bool(training):
