@@ -65,9 +65,9 @@ def session(path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(path, x):
+def run_onnx(path, x, output=None):
     sess = session(path)
-    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    return sess.run(None if output is None else [output], {sess.get_inputs()[0].name: x})[0]
 
 
 def layerwise_output(model, x):
