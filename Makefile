@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/onnx_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks

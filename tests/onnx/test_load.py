@@ -16,9 +16,10 @@ from onnx_helpers import (
     randomized,
     run_onnx,
 )
-from onnx import TensorProto, helper, numpy_helper
 
 import layerwise as lw
+
+TensorProto, helper, numpy_helper = onnx.TensorProto, onnx.helper, onnx.numpy_helper
 
 
 # ------------------------------------------------------------------ layerwise's own files
