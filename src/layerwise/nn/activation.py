@@ -97,19 +97,19 @@ class Activation(Module):
 
     @classmethod
     def onnx_counterparts(cls) -> tuple:
+        """The ops the declarations name, and the domain of composed activations' functions."""
         if cls is not Activation:  # the generated classes import through Activation
             return ()
-        return tuple(op.op_type for d in ACTIVATIONS.declarations() if (op := as_op(d.onnx)))
+        ops = tuple(op.op_type for d in ACTIVATIONS.declarations() if (op := as_op(d.onnx)))
+        return (*ops, "layerwise.activations")
 
     @classmethod
     def from_onnx(cls, node, reader):
-        """The activation whose declaration names this op; its attributes as parameters (the
-        identity gives None: nothing to do)."""
-        decl = next(d for d in ACTIVATIONS.declarations()
-                    if (op := as_op(d.onnx)) and op.op_type == node.op_type)
+        """The activation the node computes (``reader.activation``); the identity gives None:
+        nothing to do."""
+        decl, params = reader.activation(node)
         if decl.obj is identity:
             return None
-        params = reader.params(node, as_op(decl.onnx), decl.params)
         made = _CLASSES.get(decl.name)
         return made(**params) if made else Activation(decl.name, **params)
 

@@ -46,11 +46,9 @@ class OnnxOp:
         """The node's attributes for the activation's ``params``."""
         return {**self.constants, **{self.attributes.get(k, k): v for k, v in params.items()}}
 
-    def build(self, graph, x: str, params: Mapping) -> str:
-        """Add this activation's node(s) to ``graph`` after the value ``x``; the output name."""
-        if self.float64 is not None and graph.dtype.name == "float64":
-            return self.float64(graph, x, **params)
-        return graph.node(self.op_type, [x], **self.attributes_for(params))
+    def composition(self, dtype) -> Callable | None:
+        """The builder used instead of the op in graphs of ``dtype`` (None: the op itself)."""
+        return self.float64 if dtype.name == "float64" else None
 
 
 def as_op(form) -> OnnxOp | None:

@@ -4,11 +4,18 @@ A module's ONNX form is written beside its forward pass as ``to_onnx(self, graph
 nodes after the value named ``x`` and returns the name of its output. The builder names nodes
 after the module's dotted name (``layers.0/MatMul``) and initializers after its parameters
 (``layers.0.W``, as in ``state_dict()``), and keeps every constant in the graph's dtype.
+
+An activation composed of several ops (a builder function, or an ``OnnxOp``'s float64 form) is
+written as an ONNX local function of the domain ``layerwise.activations``, one per activation
+and parameter values, its parameters in its ``doc_string``: ONNX Runtime inlines it, and
+``lw.onnx.load`` reads it back as that activation after checking that its body is exactly what
+the declaration builds for those parameters.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 
 import numpy as np
 import onnx
@@ -17,7 +24,9 @@ from onnx import helper, numpy_helper
 from ..functional.activations import ACTIVATIONS, identity
 from .forms import as_op
 
-__all__ = ["GraphBuilder"]
+__all__ = ["FUNCTION_DOMAIN", "GraphBuilder", "composed_function"]
+
+FUNCTION_DOMAIN = "layerwise.activations"  # the local functions of composed activations
 
 
 class GraphBuilder:
@@ -28,11 +37,13 @@ class GraphBuilder:
         opset: the default domain's opset version the graph is written for.
     """
 
-    def __init__(self, dtype, opset: int):
+    def __init__(self, dtype, opset: int, functions: dict | None = None):
         self.dtype = np.dtype(dtype)
         self.opset = int(opset)
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: dict[str, np.ndarray] = {}
+        # (activation, parameters as JSON) -> FunctionProto, shared with nested builders
+        self.functions: dict = {} if functions is None else functions
         self._scope: list[str] = []
         self._taken: set[str] = set()
 
@@ -63,8 +74,9 @@ class GraphBuilder:
             return module.to_onnx(self, x)
 
     # ------------------------------------------------------------------------- nodes
-    def node(self, op_type: str, inputs, n_outputs: int = 1, **attributes):
-        """Add one node of the default domain; returns its output name (a tuple if several).
+    def node(self, op_type: str, inputs, n_outputs: int = 1, domain: str = "", **attributes):
+        """Add one node (default domain unless given); returns its output name (a tuple if
+        several).
 
         Its name is the module's dotted name and the op (``layers.0/MatMul``); the output
         value is named like the node.
@@ -72,7 +84,7 @@ class GraphBuilder:
         name = self._unique(f"{self.where}/{op_type}" if self.where else op_type)
         outputs = [name] if n_outputs == 1 else [f"{name}:{i}" for i in range(n_outputs)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outputs, name=name,
-                                           **attributes))
+                                           domain=domain or None, **attributes))
         return outputs[0] if n_outputs == 1 else tuple(outputs)
 
     def parameter(self, name: str, value) -> str:
@@ -108,7 +120,16 @@ class GraphBuilder:
                              "ONNX op name or a function building its nodes)")
         params = {**decl.params, **params}  # written out in full: Softmax's axis explicit
         op = as_op(form)
-        return op.build(self, x, params) if op else form(self, x, **params)
+        build = form if op is None else op.composition(self.dtype)
+        if build is None:
+            return self.node(op.op_type, [x], **op.attributes_for(params))
+        key = (decl.name, json.dumps(params, sort_keys=True))
+        if key not in self.functions:
+            name = decl.name if all(f.name != decl.name for f in self.functions.values()) \
+                else f"{decl.name}_{len(self.functions)}"
+            self.functions[key] = composed_function(name, decl.name, params, build, self.dtype,
+                                                    self.opset, self.functions)
+        return self.node(self.functions[key].name, [x], domain=FUNCTION_DOMAIN)
 
     # ------------------------------------------------------------------------ model
     def to_model(self, x_shape, y_shape, output: str, name: str,
@@ -126,8 +147,11 @@ class GraphBuilder:
             [helper.make_tensor_value_info("output", elem, y_shape)],
             initializer=[numpy_helper.from_array(a, k) for k, a in self.initializers.items()])
         opsets = [helper.make_opsetid("", self.opset)]
+        if self.functions:
+            opsets.append(helper.make_opsetid(FUNCTION_DOMAIN, 1))
         model = helper.make_model(graph, opset_imports=opsets, producer_name="layerwise",
-                                  ir_version=helper.find_min_ir_version_for(opsets))
+                                  ir_version=helper.find_min_ir_version_for(opsets, ignore_unknown=True),
+                                  functions=list(self.functions.values()))
         helper.set_model_props(model, metadata)
         if y_shape is None:  # ONNX's shape inference tells the output's shape from the input's
             inferred = onnx.shape_inference.infer_shapes(model).graph
@@ -136,3 +160,28 @@ class GraphBuilder:
             model.graph.output[0].CopyFrom(found[0] if found else helper.make_tensor_value_info(
                 "output", elem, ["batch", *[f"d{i}" for i in range(1, len(x_shape))]]))
         return model
+
+
+def composed_function(name: str, activation: str, params: dict, build, dtype, opset: int,
+                      functions: dict | None = None) -> onnx.FunctionProto:
+    """The local function ``name`` computing ``build(graph, x, **params)``: input ``x``, output
+    ``y``, constants as ``Constant`` nodes, ``{"activation", "params"}`` as its doc string.
+
+    The same arguments always give the same function, byte for byte: ``lw.onnx.load`` rebuilds
+    it to check a file's function before reading it as the activation.
+    """
+    sub = GraphBuilder(dtype, opset, functions)
+    y = build(sub, "x", **params)
+    if y == "x":
+        y = sub.node("Identity", ["x"])
+    constants = [helper.make_node("Constant", [], [k], name=k,
+                                  value=numpy_helper.from_array(np.asarray(a), k))
+                 for k, a in sub.initializers.items()]
+    for node in sub.nodes:
+        node.output[:] = ["y" if o == y else o for o in node.output]
+    opsets = [helper.make_opsetid("", opset)]
+    if any(n.domain == FUNCTION_DOMAIN for n in sub.nodes):
+        opsets.append(helper.make_opsetid(FUNCTION_DOMAIN, 1))
+    return helper.make_function(
+        FUNCTION_DOMAIN, name, ["x"], ["y"], constants + sub.nodes, opsets,
+        doc_string=json.dumps({"activation": activation, "params": params}, sort_keys=True))

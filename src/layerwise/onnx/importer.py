@@ -21,7 +21,9 @@ from ..interop.torch import _default_settings, _with_activation
 from ..nn import MODULES, Activation, Dense, Sequential
 from ..nn.module import training_mode
 from .exporter import ARCHITECTURE_KEY, METADATA_KEY
-from .forms import OnnxOp
+from ..functional.activations import ACTIVATIONS
+from .forms import OnnxOp, as_op
+from .graph import FUNCTION_DOMAIN, composed_function
 
 __all__ = ["OnnxReader", "load"]
 
@@ -142,8 +144,7 @@ class OnnxReader:
                            _DEFAULT_DOMAINS), 1)
         self._constants = {t.name: self._array(t, t.name) for t in graph.initializer}
         self._ranks = _ranks(proto)
-        floats = {a.dtype for a in self._constants.values() if a.dtype.kind == "f"}
-        self.dtype = floats.pop() if len(floats) == 1 else np.dtype("float32")
+        self._functions = {f.name: f for f in proto.functions if f.domain == FUNCTION_DOMAIN}
         producers = {}
         for node in graph.node:
             if node.op_type == "Constant" and node.domain in _DEFAULT_DOMAINS:
@@ -158,8 +159,14 @@ class OnnxReader:
             raise ValueError(f"{name}: the graph takes {len(inputs)} inputs ({', '.join(inputs)});"
                              " layerwise reads graphs of one input")
         self.input = inputs[0]
-        shape = next(i for i in graph.input if i.name == self.input).type.tensor_type.shape
-        self.input_shape = [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
+        tensor = next(i for i in graph.input if i.name == self.input).type.tensor_type
+        self.input_shape = [d.dim_value if d.HasField("dim_value") else None
+                            for d in tensor.shape.dim]
+        # the model's dtype: its weights' (one float type), else its input's
+        floats = {a.dtype for a in self._constants.values() if a.dtype.kind == "f"}
+        given = helper.tensor_dtype_to_np_dtype(tensor.elem_type) if tensor.elem_type else None
+        self.dtype = (floats.pop() if len(floats) == 1 else
+                      given if given is not None and given.kind == "f" else np.dtype("float32"))
         outputs = [o.name for o in graph.output]
         if output is None:
             if len(outputs) != 1:
@@ -210,6 +217,43 @@ class OnnxReader:
             attrs["axis"] = -1 if last else axis
         return attrs
 
+    def activation(self, node):
+        """``(declaration, params)`` of the activation a node computes: a declared op with its
+        attributes, or one of layerwise's local functions whose body is exactly what the
+        declaration builds for the parameters it records."""
+        if node.domain == FUNCTION_DOMAIN:
+            return self._function_activation(node)
+        decl = next(d for d in ACTIVATIONS.declarations()
+                    if (op := as_op(d.onnx)) and op.op_type == node.op_type)
+        return decl, self.params(node, as_op(decl.onnx), decl.params)
+
+    def _function_activation(self, node):
+        function = self._functions.get(node.op_type)
+        if function is None:
+            raise self.refuse(node, f"the file defines no function {node.op_type!r}")
+        try:
+            recorded = json.loads(function.doc_string)
+            decl = ACTIVATIONS.declaration(recorded["activation"])
+            params = dict(recorded["params"])
+        except KeyError as err:
+            raise self.refuse(node, f"its function names no registered activation ({err}); "
+                                    "register it with lw.register_activation") from None
+        except (TypeError, ValueError, AttributeError):
+            raise self.refuse(node, "its function does not record an activation") from None
+        op = as_op(decl.onnx)
+        build = decl.onnx if op is None else op.composition(self.dtype)
+        opset = next((o.version for o in function.opset_import if o.domain in _DEFAULT_DOMAINS),
+                     self.opset)
+        try:
+            expected = None if build is None else composed_function(
+                function.name, decl.name, params, build, self.dtype, opset)
+        except (TypeError, ValueError, KeyError):  # parameters the builder does not take
+            expected = None
+        if expected is None or expected.SerializeToString() != function.SerializeToString():
+            raise self.refuse(node, f"its function is not what layerwise builds for the "
+                                    f"activation {decl.name!r} with {params}")
+        return decl, params
+
     def params(self, node, op: OnnxOp, defaults: dict) -> dict:
         """An activation's parameters from the node's attributes (``op`` maps their names);
         attributes with no parameter must hold ``op.constants``' values."""
@@ -255,7 +299,7 @@ class OnnxReader:
         while self._position < len(self._chain):
             node = self._chain[self._position]
             self._position += 1
-            cls = converters.get(node.op_type) if node.domain in _DEFAULT_DOMAINS else None
+            cls = converters.get(node.op_type if node.domain in _DEFAULT_DOMAINS else node.domain)
             if cls is None:
                 if node.op_type in _NO_OPS and node.domain in _DEFAULT_DOMAINS:
                     self._check_inference(node)
