@@ -17,11 +17,11 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from ..functional.activations import ACTIVATIONS
 from ..interop.torch import _default_settings, _with_activation
 from ..nn import MODULES, Activation, Dense, Sequential
 from ..nn.module import training_mode
 from .exporter import ARCHITECTURE_KEY, METADATA_KEY
-from ..functional.activations import ACTIVATIONS
 from .forms import OnnxOp, as_op
 from .graph import FUNCTION_DOMAIN, composed_function
 
