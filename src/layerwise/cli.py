@@ -6,6 +6,7 @@
     layerwise summary digits.safetensors
     layerwise predict digits.safetensors new_rows.csv --proba
     layerwise evaluate digits.safetensors --data digits
+    layerwise convert digits.safetensors digits.onnx
     layerwise lab all --out report
 
 ``train`` standardises the features (mean 0, standard deviation 1 over the training rows)
