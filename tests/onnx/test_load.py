@@ -347,3 +347,28 @@ def test_files_written_by_skl2onnx(activation, tmp_path):
     # the label is post-processing (ArgMax, then a lookup in ai.onnx.ml): refused by name
     with pytest.raises(ValueError, match=r"node 'ArgMax' \(ArgMax\)"):
         lw.onnx.load(path, output="label")
+
+
+def test_skl2onnx_regressor_and_binary_classifier(tmp_path):
+    """A regressor ends with a Reshape to (-1, 1), read as nothing; a binary classifier's
+    probabilities are Concat(1 - p, p), refused by name."""
+    pytest.importorskip("sklearn")
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    X, y = lw.datasets.load_iris()
+    X = X.astype(np.float64)
+    reg = MLPRegressor(hidden_layer_sizes=(6,), max_iter=30, random_state=0)
+    with pytest.warns(Warning):
+        reg.fit(X, y.astype(np.float64))
+    path = save(skl2onnx.to_onnx(reg, X[:1]), tmp_path, "reg.onnx")
+    model = lw.onnx.load(path)
+    np.testing.assert_allclose(layerwise_output(model, X)[:, 0], reg.predict(X), rtol=1e-12,
+                               atol=1e-12)
+    clf = MLPClassifier((5,), max_iter=30, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y == 0)
+    proto = skl2onnx.to_onnx(clf, X[:1].astype(np.float32), options={"zipmap": False})
+    path = save(proto, tmp_path, "binary.onnx")
+    with pytest.raises(ValueError, match=r"\(Concat\): it takes 2 computed inputs"):
+        lw.onnx.load(path, output="probabilities")

@@ -32,7 +32,8 @@ _DEFAULT_DOMAINS = ("", "ai.onnx")
 _FLATTENING_BEFORE_13 = ("Softmax", "LogSoftmax", "Hardmax")
 # ops that change nothing at inference, read as nothing when no module class declares them
 # (a Cast to the model's dtype too: layerwise layers cast their inputs to their own dtype)
-_NO_OPS = ("Identity", "Dropout", "Cast")
+# (and a Reshape of (batch, n) rows to (-1, n): skl2onnx's regressors end with one)
+_NO_OPS = ("Identity", "Dropout", "Cast", "Reshape")
 # constants computed from constants (PyTorch's newer exporter writes Transpose(W) -> MatMul)
 _FOLDABLE = ("Identity", "Transpose", "Cast")
 
@@ -143,7 +144,7 @@ class OnnxReader:
         self.opset = next((o.version for o in proto.opset_import if o.domain in
                            _DEFAULT_DOMAINS), 1)
         self._constants = {t.name: self._array(t, t.name) for t in graph.initializer}
-        self._ranks = _ranks(proto)
+        self._shapes = _shapes(proto)
         self._functions = {f.name: f for f in proto.functions if f.domain == FUNCTION_DOMAIN}
         producers = {}
         for node in graph.node:
@@ -207,7 +208,7 @@ class OnnxReader:
         attrs = {k: self._array(v, k) if isinstance(v, onnx.TensorProto) else v
                  for k, v in attrs.items()}
         if node.op_type in _FLATTENING_BEFORE_13:
-            rank = self._ranks.get(self.input_of(node))
+            rank = self.rank(self.input_of(node))
             axis = attrs.get("axis", 1 if self.opset < 13 else -1)
             last = axis == -1 or (rank is not None and axis == rank - 1)
             if self.opset < 13 and not last:
@@ -283,7 +284,12 @@ class OnnxReader:
 
     def rank(self, name: str):
         """The rank of a value, where shape inference knows it (else None)."""
-        return self._ranks.get(name)
+        shape = self._shapes.get(name)
+        return None if shape is None else len(shape)
+
+    def shape(self, name: str):
+        """The shape of a value (None for unknown sizes), where shape inference knows it."""
+        return self._shapes.get(name)
 
     def refuse(self, node, why: str) -> ValueError:
         """The error for a node layerwise cannot read (``raise reader.refuse(node, why)``)."""
@@ -343,6 +349,13 @@ class OnnxReader:
         return chain[::-1]
 
     def _check_inference(self, node):
+        if node.op_type == "Reshape":
+            target = self._constants.get(node.input[1]) if len(node.input) > 1 else None
+            shape = self.shape(self.input_of(node))
+            if (target is None or shape is None or len(shape) != 2 or shape[1] is None
+                    or [int(t) for t in np.ravel(target)] not in ([-1, shape[1]], [0, shape[1]])):
+                raise self.refuse(node, f"a Reshape of {shape} to {target}: layerwise reads "
+                                        "only reshapes that keep (batch, n) rows as they are")
         if node.op_type == "Cast":
             to = {a.name: a.i for a in node.attribute}.get("to")
             if to != helper.np_dtype_to_tensor_dtype(self.dtype):
@@ -374,6 +387,13 @@ class OnnxReader:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "Transpose":
             return np.transpose(value, attrs.get("perm") or None)
+        if node.op_type == "Reshape":
+            target = self._constants.get(node.input[1]) if len(node.input) > 1 else None
+            shape = self.shape(self.input_of(node))
+            if (target is None or shape is None or len(shape) != 2 or shape[1] is None
+                    or [int(t) for t in np.ravel(target)] not in ([-1, shape[1]], [0, shape[1]])):
+                raise self.refuse(node, f"a Reshape of {shape} to {target}: layerwise reads "
+                                        "only reshapes that keep (batch, n) rows as they are")
         if node.op_type == "Cast":
             try:
                 return value.astype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
@@ -382,19 +402,20 @@ class OnnxReader:
         return value
 
 
-def _ranks(proto) -> dict:
-    """``{value name: rank}`` where ONNX shape inference knows it."""
+def _shapes(proto) -> dict:
+    """``{value name: shape}`` where ONNX shape inference knows it (None: unknown sizes)."""
     try:
         inferred = onnx.shape_inference.infer_shapes(proto)
-    except Exception:  # noqa: BLE001 - ranks are only needed for softmax axes
+    except Exception:  # noqa: BLE001 - shapes are only needed for axes and reshapes
         inferred = proto
     graph = inferred.graph
-    ranks = {}
+    shapes = {}
     for info in [*graph.input, *graph.value_info, *graph.output]:
         tensor = info.type.tensor_type
         if tensor.HasField("shape"):
-            ranks[info.name] = len(tensor.shape.dim)
-    return ranks
+            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                      for d in tensor.shape.dim)
+    return shapes
 
 
 # --------------------------------------------------------- layerwise's own files
