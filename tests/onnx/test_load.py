@@ -372,3 +372,14 @@ def test_skl2onnx_regressor_and_binary_classifier(tmp_path):
     path = save(proto, tmp_path, "binary.onnx")
     with pytest.raises(ValueError, match=r"\(Concat\): it takes 2 computed inputs"):
         lw.onnx.load(path, output="probabilities")
+
+
+def test_an_imported_model_is_drawn_and_summarised_like_any_other(tmp_path):
+    from layerwise.onnx.exporter import to_model_proto
+
+    proto = to_model_proto(lw.MLP([4, 8, 3], rng=0))
+    del proto.metadata_props[:]  # read from the graph alone
+    model = lw.onnx.load(save(proto, tmp_path))
+    graph = lw.graph.trace(model, np.ones((2, 4), np.float32))
+    assert graph.num_parameters == 67 and "matmul" in graph.to_dot()
+    assert "Total params: 67" in lw.summary(model, (None, 4))
