@@ -382,4 +382,4 @@ def test_an_imported_model_is_drawn_and_summarised_like_any_other(tmp_path):
     model = lw.onnx.load(save(proto, tmp_path))
     graph = lw.graph.trace(model, np.ones((2, 4), np.float32))
     assert graph.num_parameters == 67 and "matmul" in graph.to_dot()
-    assert "Total params: 67" in lw.summary(model, (None, 4))
+    assert "Total params: 67" in str(lw.summary(model, (None, 4)))
