@@ -170,3 +170,14 @@ def test_input_shape_and_models_without_dense(tmp_path):
     np.testing.assert_allclose(run_onnx(path, x), lw.F.softmax(x).data, rtol=1e-6)
     path = lw.onnx.export(lw.nn.Sequential(), tmp_path / "e.onnx")
     np.testing.assert_array_equal(run_onnx(path, x[0]), x[0])
+
+
+def test_without_the_onnx_package_one_line_names_the_extra(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"^lw.onnx needs onnx: pip install 'layerwise\[onnx\]'"):
+        lw.onnx.export(lw.MLP([2, 2], rng=0), tmp_path / "m.onnx")
+    with pytest.raises(ImportError, match="layerwise\\[onnx\\]"):
+        lw.onnx.load(tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
