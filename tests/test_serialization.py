@@ -208,11 +208,11 @@ def test_save_keeps_permissions_and_checks_the_folder(saved, tmp_path):
 # ------------------------------------------------------------------ what cannot be saved
 @pytest.mark.parametrize("model, message", [
     (lw.nn.Dense(2, 2, activation=lambda z: z * 2, rng=0),
-     "Dense.activation is the function '<lambda>', which cannot be saved: declare it with "
-     "lw.register_activation"),
+     ("Dense.activation is the function '<lambda>', which cannot be saved: declare it with "
+     "lw.register_activation")),
     (lw.nn.Sequential(type("Custom", (lw.nn.Module,), {"forward": lambda self, x: x})()),
-     "Sequential.0 is a Custom, which is neither built in nor registered: decorate its class "
-     "with @lw.nn.register"),
+     ("Sequential.0 is a Custom, which is neither built in nor registered: decorate its class "
+     "with @lw.nn.register")),
     ("mixed", "the parameters mix dtypes ['float32', 'float64']"),
 ])
 def test_unsupported_models_are_refused_by_name(tmp_path, model, message):
@@ -293,8 +293,8 @@ LINEAR = {"W": np.zeros((2, 3), np.float32), "b": np.zeros((1, 3), np.float32)}
     (lambda p: header_file(p, {**good_meta(), "architecture": "{not json"}),
      "no readable architecture (JSONDecodeError"),
     (lambda p: header_file(p, good_meta({"module": "Conv2d", "config": {}})),
-     "the architecture in the metadata is invalid: model names the module class 'Conv2d', "
-     "which is not registered"),
+     ("the architecture in the metadata is invalid: model names the module class 'Conv2d', "
+     "which is not registered")),
     (lambda p: header_file(p, good_meta({"type": "Conv2d"}, version="1")),
      "the architecture in the metadata is invalid: model names the module class 'Conv2d'"),
     (lambda p: header_file(p, good_meta(linear(n_input=-2))),
@@ -308,8 +308,8 @@ LINEAR = {"W": np.zeros((2, 3), np.float32), "b": np.zeros((1, 3), np.float32)}
     (lambda p: header_file(p, good_meta({"module": "Linear"})),
      "the model is not an object with 'module' and 'config'"),
     (lambda p: header_file(p, good_meta(linear(n_input=20000, n_output=20000))),
-     "the architecture needs a parameter of shape (20000, 20000), more numbers than the file "
-     "holds"),
+     ("the architecture needs a parameter of shape (20000, 20000), more numbers than the file "
+     "holds")),
     (lambda p: header_file(p, good_meta(dtype="int8")), "dtype 'int8' is not one of"),
     (lambda p: header_file(p, good_meta(), {"W": np.zeros((3, 2), np.float32),
                                             "b": LINEAR["b"]}),

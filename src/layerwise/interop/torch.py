@@ -6,8 +6,6 @@ The one deliberate layout difference: layerwise's ``W`` is ``(n_in, n_out)`` (th
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..nn import MODULES, Activation, Dense, Module, Sequential
 
 __all__ = ["from_torch", "to_torch"]

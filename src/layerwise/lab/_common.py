@@ -118,6 +118,12 @@ class LabResult:
     def __repr__(self) -> str:
         return f"LabResult({self.name!r}, data keys={list(self.data)}, figures={len(self.figures)})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the printed summary as text; tables and figures as HTML."""
+        from ..display import lab_result_mimebundle
+
+        return lab_result_mimebundle(self, include, exclude)
+
     def to_dict(self) -> dict:
         return jsonable({
             "name": self.name, "title": self.title, "question": self.question,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -220,11 +220,12 @@ class Module:
         them.
         """
         if not isinstance(config, dict):
-            raise ValueError(f"{cls.__name__}.from_config: the config must be an object, got "
-                             f"{type(config).__name__}")
+            raise ValueError(  # noqa: TRY004 - a malformed file or config, not a caller's type
+                f"{cls.__name__}.from_config: the config must be an object, got "
+                f"{type(config).__name__}")
         params = inspect.signature(cls.__init__).parameters
         args: list = []
-        kwargs = {k: v for k, v in overrides.items() if k in params or _takes_any(params)}
+        kwargs = {k: v for k, v in overrides.items() if k in params}
         for key, value in config.items():
             value = from_json(value, f"{cls.__name__}.{key}")
             param = params.get(key)
@@ -244,6 +245,18 @@ class Module:
             return cls(*args, **kwargs)
         except TypeError as err:
             raise ValueError(f"{cls.__name__}: {err}") from None
+
+    @property
+    def input_size(self) -> int | None:
+        """The number of input features this module takes (None: any, as an activation).
+
+        Layers declare theirs (``Dense``: ``n_input``); containers give their first layer's.
+        """
+        for _, child in self.named_children():
+            size = child.input_size
+            if size is not None:
+                return size
+        return None
 
     # ------------------------------------------------------------------ conversions
     def to_torch_modules(self, nn) -> list:
@@ -307,6 +320,12 @@ class Module:
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the repr as text, an HTML table of layers, shapes and parameters."""
+        from ..display import module_mimebundle
+
+        return module_mimebundle(self, include, exclude)
+
 
 def _takes_any(params) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -366,7 +385,7 @@ def from_json(value, where: str):
 class _BUILD:
     """Constructor arguments every module built from a config gets (``dtype`` while loading)."""
 
-    overrides: dict = {}
+    overrides: ClassVar[dict] = {}
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ def export(model: Module, path, opset: int = 17, metadata: dict | None = None,
         metadata: a JSON-serialisable dict stored with the model (class and feature names),
             read back by ``lw.onnx.load(path, return_metadata=True)``.
         input_shape: the input's shape, ``None`` for the batch dimension (default: ``(None,
-            n_input)`` of the first layer with an ``n_input``).
+            model.input_size)``, a symbolic feature size where the model takes any).
 
     Returns:
         ``path``.
@@ -118,10 +118,8 @@ def _input_shape(model, input_shape) -> list:
             raise ValueError(f"lw.onnx.export: input_shape must be sizes (None for the batch), "
                              f"got {input_shape!r}")
         return [None if d is None else int(d) for d in shape]
-    for _, m in model.named_modules():
-        if isinstance(getattr(m, "n_input", None), int):
-            return [None, m.n_input]
-    return [None, "features"]
+    size = model.input_size
+    return [None, "features" if size is None else size]
 
 
 def _output_shape(model, x_shape, dtype):
