@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/onnx_bench.py
 
 # The documentation site, into site/ (open site/index.html); --strict: any warning fails.
 docs: $(STAMP)

@@ -6,6 +6,7 @@
     layerwise summary digits.safetensors
     layerwise predict digits.safetensors new_rows.csv --proba
     layerwise evaluate digits.safetensors --data digits
+    layerwise convert digits.safetensors digits.onnx
     layerwise lab all --out report
 
 ``train`` standardises the features (mean 0, standard deviation 1 over the training rows)
@@ -173,6 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(subparser=summary)
     summary.add_argument("model", type=existing_file, metavar="MODEL")
 
+    convert = commands.add_parser(
+        "convert", help="convert a model file between .safetensors and .onnx",
+        usage="layerwise convert IN OUT",
+        description="Convert a model file to the other format, by the files' suffixes "
+                    "(.safetensors <-> .onnx); the class and feature names it records go along.")
+    convert.set_defaults(subparser=convert)
+    convert.add_argument("source", type=existing_file, metavar="IN")
+    convert.add_argument("target", type=output_file, metavar="OUT")
+
     commands.add_parser("lab", add_help=False, help="run the chapter's exercises "
                                                     "(layerwise lab --help)")
     return parser
@@ -338,10 +348,10 @@ def _train(args):
 
 # ------------------------------------------------------------------ saved models
 def _open_model(path):
-    import layerwise as lw
+    from .onnx.files import load_any
 
     try:
-        model, meta = lw.load(path, return_metadata=True)
+        model, meta = load_any(path)
     except ImportError as err:
         raise CommandError(str(err)) from None
     except (ValueError, OSError) as err:
@@ -510,6 +520,21 @@ def _summary(args):
     return 0
 
 
+def _convert(args):
+    from .onnx.files import convert
+
+    try:
+        convert(args.source, args.target)
+    except ImportError as err:
+        raise CommandError(str(err)) from None
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err) if isinstance(err, ValueError) else
+                           f"{args.source}: cannot be converted ({err.strerror or err})"
+                           ) from None
+    print(f"model written to {args.target}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
 class _UsageError(Exception):
     """A bad combination of arguments, found after parsing: usage line + one line, exit 2."""
@@ -529,7 +554,8 @@ def _lab(argv):
     return lab_main(argv)
 
 
-COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "summary": _summary}
+COMMANDS = {"train": _train, "predict": _predict, "evaluate": _evaluate, "summary": _summary,
+            "convert": _convert}
 
 
 def main(argv=None) -> int:

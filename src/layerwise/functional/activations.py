@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autodiff.ops import _UFUNCS
 from ..autodiff.tensor import Tensor, primitive
+from ..onnx.forms import OnnxOp
 from ..registry import Declaration, Registry
 
 __all__ = [
@@ -112,7 +113,16 @@ def relu(x):
     return np.maximum(x, 0), backward
 
 
-@activation(module="LeakyReLU", torch="LeakyReLU", onnx="LeakyRelu")
+def _leaky_relu_onnx64(graph, x, negative_slope):
+    # ONNX keeps LeakyRelu's alpha as a float32 attribute: x * where(x > 0, 1, slope) keeps
+    # the slope in float64, the same product as the NumPy forward
+    positive = graph.node("Greater", [x, graph.constant(0)])
+    slope = graph.node("Where", [positive, graph.constant(1), graph.constant(negative_slope)])
+    return graph.node("Mul", [x, slope])
+
+
+@activation(module="LeakyReLU", torch="LeakyReLU",
+            onnx=OnnxOp("LeakyRelu", {"negative_slope": "alpha"}, float64=_leaky_relu_onnx64))
 @primitive("leaky_relu")
 def leaky_relu(x, negative_slope=0.01):
     """LeakyReLU(x) = x if x > 0 else negative_slope * x.

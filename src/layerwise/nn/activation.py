@@ -12,7 +12,8 @@ import inspect
 import math
 import numbers
 
-from ..functional.activations import ACTIVATIONS
+from ..functional.activations import ACTIVATIONS, identity
+from ..onnx.forms import as_op
 from .module import Module, register
 
 __all__ = ["Activation"]
@@ -91,6 +92,27 @@ class Activation(Module):
     def from_torch_module(cls, module):
         decl = next(d for d in ACTIVATIONS.declarations() if d.torch == type(module).__name__)
         params = {k: getattr(module, decl.torch_args.get(k, k)) for k in decl.params}
+        made = _CLASSES.get(decl.name)
+        return made(**params) if made else Activation(decl.name, **params)
+
+    def to_onnx(self, graph, x: str) -> str:
+        return graph.activation(self.name, self.params, x)
+
+    @classmethod
+    def onnx_counterparts(cls) -> tuple:
+        """The ops the declarations name, and the domain of composed activations' functions."""
+        if cls is not Activation:  # the generated classes import through Activation
+            return ()
+        ops = tuple(op.op_type for d in ACTIVATIONS.declarations() if (op := as_op(d.onnx)))
+        return (*ops, "layerwise.activations")
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        """The activation the node computes (``reader.activation``); the identity gives None:
+        nothing to do."""
+        decl, params = reader.activation(node)
+        if decl.obj is identity:
+            return None
         made = _CLASSES.get(decl.name)
         return made(**params) if made else Activation(decl.name, **params)
 

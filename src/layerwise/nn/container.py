@@ -50,6 +50,11 @@ class Sequential(Module):
     def to_torch_modules(self, nn) -> list:
         return [t for m in self._layers for t in m.to_torch_modules(nn)]
 
+    def to_onnx(self, graph, x: str) -> str:
+        for name, m in self.named_children():
+            x = graph.run(name, m, x)
+        return x
+
     def append(self, module: Module) -> Sequential:
         self._layers.append(module)
         return self
@@ -106,6 +111,9 @@ class MLP(Module):
 
     def to_torch_modules(self, nn) -> list:
         return self.layers.to_torch_modules(nn)
+
+    def to_onnx(self, graph, x: str) -> str:
+        return graph.run("layers", self.layers, x)
 
     def forward_with_cache(self, X):
         """Forward pass that also returns the chapter's cache.

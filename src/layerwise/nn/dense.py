@@ -122,6 +122,52 @@ class Dense(Module):
             dense.b.data[...] = module.bias.detach().cpu().numpy().reshape(1, -1)
         return dense
 
+    def to_onnx(self, graph, x: str) -> str:
+        """``MatMul`` (W as stored, ``(n_in, n_out)``), ``Add`` (b as ``(n_out,)``), then the
+        activation's form: MatMul + Add rather than Gemm, which takes 2-D inputs only."""
+        z = graph.node("MatMul", [x, graph.parameter("W", self.W.data)])
+        if self.b is not None:
+            z = graph.node("Add", [z, graph.parameter("b", self.b.data.reshape(-1))])
+        return graph.activation(self._activation, {}, z)
+
+    @classmethod
+    def onnx_counterparts(cls) -> tuple:
+        return ("MatMul", "Gemm") if cls is Dense else ()
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        """``X @ W`` (MatMul, then an ``Add`` of a bias if one follows) or ``Gemm``:
+        ``alpha * X @ B' + beta * C`` with B' = B or B.T (``transB``), alpha and beta folded
+        into W and b. W must be a constant (an initializer, possibly transposed)."""
+        attrs = reader.attributes(node)
+        if node.input[0] != reader.input_of(node) or attrs.get("transA", 0):
+            raise reader.refuse(node, "only X @ W with the computed value X first (not "
+                                      "transposed) is a Dense layer")
+        W = reader.weight(node, 1)
+        bias = None
+        if node.op_type == "Gemm":
+            W = W.T if attrs.get("transB", 0) else W
+            W = W * np.asarray(attrs.get("alpha", 1.0), W.dtype)
+            if len(node.input) > 2 and node.input[2]:
+                bias = reader.weight(node, 2) * np.asarray(attrs.get("beta", 1.0), W.dtype)
+        else:
+            add = reader.absorb("Add")
+            if add is not None:
+                bias = reader.weight(add, 1 if add.input[0] == node.output[0] else 0)
+                node = add
+        if W.ndim != 2:
+            raise reader.refuse(node, f"the weight has shape {W.shape}, not (n_in, n_out)")
+        n_in, n_out = W.shape
+        if bias is not None and (bias.size not in (1, n_out) or bias.ndim > 2
+                                 or bias.shape[:-1] not in ((), (1,))):
+            raise reader.refuse(node, f"the bias of shape {bias.shape} is not one value per "
+                                      f"output (n_out = {n_out})")
+        dense = cls(n_in, n_out, "none", init="zeros", bias=bias is not None, dtype=W.dtype)
+        dense.W.data[...] = W
+        if bias is not None:
+            dense.b.data[...] = np.broadcast_to(bias.reshape(1, -1), (1, n_out))
+        return dense
+
 
 @register(_builtin=True)
 class Linear(Dense):

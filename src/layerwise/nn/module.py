@@ -281,6 +281,29 @@ class Module:
         :meth:`torch_counterparts` (weights copied, dtype kept)."""
         raise NotImplementedError(f"{cls.__name__} does not convert from PyTorch")
 
+    def to_onnx(self, graph, x: str) -> str:
+        """Add this module's ONNX nodes to ``graph`` after the value named ``x``; return the name
+        of its output (see ``lw.onnx.GraphBuilder``).
+
+        A module class declares its ONNX form by defining this method beside its forward;
+        without one, ``lw.onnx.export`` raises ``ValueError`` naming the module.
+        """
+        raise ValueError(f"lw.onnx.export: {graph.where or 'the model'} ({type(self).__name__}) "
+                         "has no ONNX form (a module class declares one by defining to_onnx)")
+
+    @classmethod
+    def onnx_counterparts(cls) -> tuple:
+        """ONNX op types (default domain) this class is imported from by ``lw.onnx.load``."""
+        return ()
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        """The layerwise module equal to ``node`` (an ``onnx.NodeProto`` whose op type is in
+        :meth:`onnx_counterparts`), or None when it changes nothing at inference. ``reader``
+        (``lw.onnx.load``'s) gives constants and attributes and may absorb the nodes that
+        follow (``reader.absorb("Add")``)."""
+        raise NotImplementedError(f"{cls.__name__} does not convert from ONNX")
+
     # -------------------------------------------------------------------------- repr
     def extra_repr(self) -> str:
         """One line describing this module's own settings (override in layers)."""

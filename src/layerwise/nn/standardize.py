@@ -75,3 +75,33 @@ class Standardize(Module):
             linear.weight.copy_(torch.from_numpy(np.diag(1 / self.scale)))
             linear.bias.copy_(torch.from_numpy(-self.mean / self.scale))
         return [linear]
+
+    def to_onnx(self, graph, x: str) -> str:
+        """``Sub`` the mean, ``Div`` by the scale: the forward's own two operations."""
+        centred = graph.node("Sub", [x, graph.parameter("mean", self.mean)])
+        return graph.node("Div", [centred, graph.parameter("scale", self.scale)])
+
+    @classmethod
+    def onnx_counterparts(cls) -> tuple:
+        return ("Sub",) if cls is Standardize else ()
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        """``x - mean``, then ``/ scale`` if a ``Div`` by a constant follows (else scale 1)."""
+        x = reader.input_of(node)
+        if node.input[0] != x:
+            raise reader.refuse(node, "only x - constant is a Standardize layer")
+        mean = reader.weight(node, 1)
+        div = reader.absorb("Div")
+        if div is not None and div.input[0] != node.output[0]:
+            raise reader.refuse(div, "only (x - mean) / constant is a Standardize layer")
+        scale = np.ones_like(mean) if div is None else reader.weight(div, 1)
+        shape = reader.shape(x)
+        n = shape[-1] if shape and shape[-1] else max(mean.size, scale.size)
+        if any(a.size not in (1, n) or a.shape[:-1] not in ((), (1,)) for a in (mean, scale)):
+            raise reader.refuse(div or node, f"the mean {mean.shape} and scale {scale.shape} "
+                                             f"are not one value per feature (n = {n})")
+        layer = cls(n, dtype=np.result_type(mean, scale))
+        layer.mean[...] = np.broadcast_to(mean.reshape(-1), (n,))
+        layer.scale[...] = np.broadcast_to(scale.reshape(-1), (n,))
+        return layer
