@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import layerwise as lw
 import layerwise.datasets as lwd
 from layerwise.datasets import load_csv, load_digits, load_iris
 
@@ -128,16 +129,18 @@ def test_data_files_ship_inside_the_package():
 
 
 def test_loaders_import_only_numpy_and_stdlib():
-    # datasets may also use layerwise.safefile (regular files only), itself NumPy + stdlib
+    # datasets may also use layerwise.safefile (regular files only) and layerwise.dtypes (the
+    # default dtype), themselves NumPy + stdlib
     pkg = Path(lwd.__file__).parent
-    for source in [*pkg.glob("*.py"), pkg.parent / "safefile.py"]:
+    for source in [*pkg.glob("*.py"), pkg.parent / "safefile.py", pkg.parent / "dtypes.py"]:
         tree = ast.parse(source.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 roots = [a.name.split(".")[0] for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level:  # relative import must stay inside datasets (or be safefile)
-                    assert node.level == 1 or (node.level == 2 and node.module == "safefile"), (
+                    assert node.level == 1 or (node.level == 2 and node.module in (
+                            "safefile", "dtypes")), (
                         f"{source.name} imports outside datasets")
                     continue
                 roots = [node.module.split(".")[0]]
@@ -437,3 +440,13 @@ def test_docstrings_have_examples():
     for fn in (load_iris, load_digits, load_csv):
         doc = fn.__doc__
         assert doc and "Example" in doc and ">>>" in doc
+
+
+def test_loaders_follow_the_default_dtype():
+    lw.set_default_dtype(np.float64)
+    try:
+        assert lw.datasets.load_iris()[0].dtype == np.float64
+        assert lw.datasets.load_digits()[0].dtype == np.float64
+    finally:
+        lw.set_default_dtype(np.float32)
+    assert lw.datasets.load_iris()[0].dtype == np.float32

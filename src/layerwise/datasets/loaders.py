@@ -25,6 +25,7 @@ from importlib.resources import files
 
 import numpy as np
 
+from ..dtypes import get_default_dtype
 from ..safefile import open_regular
 
 __all__ = ["csv_header", "load_csv", "load_digits", "load_iris"]
@@ -41,7 +42,7 @@ def load_iris(dtype=None, return_names=False):
 
     Args:
         dtype: floating dtype of ``X``. ``None`` (the default) means
-            ``float32``, the library's default dtype; pass ``np.float64``
+            the library's default dtype (float32 unless ``lw.set_default_dtype`` changed it); pass ``np.float64``
             for double precision.
         return_names: if True, also return the feature and class names.
 
@@ -82,8 +83,8 @@ def load_digits(dtype=None, return_names=False):
     ``X / 16``.
 
     Args:
-        dtype: floating dtype of ``X``. ``None`` (the default) means
-            ``float32``; pass ``np.float64`` for double precision.
+        dtype: floating dtype of ``X``. ``None`` (the default) means the library's
+            default dtype (float32 unless changed); pass ``np.float64`` for double precision.
         return_names: if True, also return the feature and class names.
 
     Returns:
@@ -135,7 +136,7 @@ def load_csv(path, target=-1, delimiter=None, dtype=None, return_names=False):
             ``','`` if the line has one, else the most frequent of ``';'``,
             tab and ``'|'``.
         dtype: floating dtype of ``X`` (and of ``y`` for non-integer
-            numeric targets). ``None`` means ``float32``.
+            numeric targets). ``None`` means the default dtype.
         return_names: if True, also return the names (see Returns).
 
     Returns:
@@ -257,8 +258,9 @@ def _decode(data: bytes, name) -> str:
 
 
 def _float_dtype(dtype):
-    """Resolve the ``dtype`` argument: None -> float32; must be a float type."""
-    dt = np.dtype(np.float32 if dtype is None else dtype)
+    """Resolve the ``dtype`` argument: None -> the default dtype (``lw.set_default_dtype``,
+    float32 unless changed); must be a float type."""
+    dt = np.dtype(get_default_dtype() if dtype is None else dtype)
     if dt.kind != "f":
         raise ValueError(f"dtype must be a floating-point type such as np.float32 "
                          f"or np.float64, got {dt}")
