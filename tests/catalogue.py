@@ -237,6 +237,22 @@ CATALOGUE = [
             lambda y, x, reduction: torch.nn.CrossEntropyLoss(
                 reduction=reduction, label_smoothing=0.2)(x, y),
             (TARGET_PROBS, WIDE), classes()),
+    # ------------------------------------------------- wave-2 activations (issue 10)
+    Case("gelu", F.gelu, lambda x: torch.nn.functional.gelu(x), (WIDE,), one()),
+    Case("gelu(approximate='tanh')", lambda x: F.gelu(x, approximate="tanh"),
+         lambda x: torch.nn.functional.gelu(x, approximate="tanh"), (WIDE,), one()),
+    Case("silu", F.silu, lambda x: torch.nn.functional.silu(x), (WIDE,), one()),
+    Case("elu", F.elu, lambda x: torch.nn.functional.elu(x), (WIDE,), one()),
+    Case("elu(alpha=0.5)", lambda x: F.elu(x, alpha=0.5),
+         lambda x: torch.nn.functional.elu(x, alpha=0.5), (WIDE,), one()),
+    Case("selu", F.selu, lambda x: torch.nn.functional.selu(x), (WIDE,), one()),
+    Case("softplus", F.softplus, lambda x: torch.nn.functional.softplus(x), (WIDE,), one()),
+    Case("softplus(beta=2, threshold=15)", lambda x: F.softplus(x, beta=2.0, threshold=15.0),
+         lambda x: torch.nn.functional.softplus(x, beta=2.0, threshold=15.0), (WIDE,), one()),
+    Case("softplus(threshold=1): the linear part", lambda x: F.softplus(x, threshold=1.0),
+         lambda x: torch.nn.functional.softplus(x, threshold=1.0), (WIDE,), one(),
+         smooth=False),
+    Case("mish", F.mish, lambda x: torch.nn.functional.mish(x), (WIDE,), one()),
 ]
 
 NAMES = [case.name for case in CATALOGUE]
