@@ -85,6 +85,23 @@ def _torch_reversed(x):
     return x.permute(tuple(reversed(range(x.ndim))))
 
 
+@st.composite
+def _feature_shapes(draw, n_params, min_rows):
+    rows, features = draw(st.integers(min_rows, 4)), draw(st.integers(1, 4))
+    return ((rows, features),) + ((features,),) * n_params
+
+
+def _features(n_params, min_rows=1) -> Shapes:
+    """``x (N, C)`` and ``n_params`` per-feature vectors ``(C,)`` (normalisation layers)."""
+    return Shapes(_feature_shapes(n_params, min_rows), ((4, 3),) + ((3,),) * n_params)
+
+
+def _dropout_mask(shape, p, seed):
+    """The mask lw.F.dropout(p, rng=seed) draws, scaled, as a torch tensor."""
+    keep = np.asarray(np.random.default_rng(seed).random(tuple(shape))) >= p
+    return torch.from_numpy(np.asarray(keep / (1 - p)))
+
+
 MIN2 = {"min_dims": 2, "min_side": 2, "example": (3, 4)}  # shape options for one(...)
 ROWS = {"min_dims": 1, "example": (3, 4)}
 BLOCK = {"min_dims": 3, "max_dims": 3, "example": (2, 3, 4)}
@@ -253,6 +270,22 @@ CATALOGUE = [
          lambda x: torch.nn.functional.softplus(x, threshold=1.0), (WIDE,), one(),
          smooth=False),
     Case("mish", F.mish, lambda x: torch.nn.functional.mish(x), (WIDE,), one()),
+    # ------------------------------------------------- wave-2 layers' functions (issue 10)
+    Case("layer_norm", lambda x, w, b: F.layer_norm(x, x.shape[-1], w, b),
+         lambda x, w, b: torch.nn.functional.layer_norm(x, (x.shape[-1],), w, b),
+         (REAL, REAL, REAL), _features(2)),
+    Case("layer_norm(2 axes, no affine)", lambda x: F.layer_norm(x, x.shape[-2:]),
+         lambda x: torch.nn.functional.layer_norm(x, x.shape[-2:]), (REAL,), one(**BLOCK)),
+    Case("batch_norm(training)", lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+         lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, True),
+         (REAL, REAL, REAL), _features(2, min_rows=3)),
+    Case("batch_norm(eval)", lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b),
+         lambda x, m, v, w, b: torch.nn.functional.batch_norm(x, m, v, w, b),
+         (REAL, CONST, Arg("positive", False), REAL, REAL), _features(4)),
+    Case("dropout(p=0.3, rng=0)", lambda x: F.dropout(x, 0.3, rng=0),
+         lambda x: x * _dropout_mask(x.shape, 0.3, seed=0), (REAL,), one()),
+    Case("dropout(eval)", lambda x: F.dropout(x, 0.3, training=False),
+         lambda x: torch.nn.functional.dropout(x, 0.3, training=False), (REAL,), one()),
 ]
 
 NAMES = [case.name for case in CATALOGUE]

@@ -20,6 +20,7 @@ from .activations import (
     softplus,
     tanh,
 )
+from .dropout import dropout
 from .linear import dense, forward_layer, linear
 from .losses import (
     REDUCTIONS,
@@ -34,15 +35,18 @@ from .losses import (
     mse_loss,
     reduce,
 )
+from .normalization import batch_norm, layer_norm
 
 __all__ = [
     "ACTIVATIONS",
     "REDUCTIONS",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "categorical_cross_entropy",
     "cross_entropy",
     "dense",
+    "dropout",
     "elu",
     "forward_layer",
     "gelu",
@@ -50,6 +54,7 @@ __all__ = [
     "huber_loss",
     "identity",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
