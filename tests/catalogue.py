@@ -102,6 +102,25 @@ def _dropout_mask(shape, p, seed):
     return torch.from_numpy(np.asarray(keep / (1 - p)))
 
 
+def _class_weights(x) -> np.ndarray:
+    """Distinct non-negative weights, one per class (the last axis of ``x``)."""
+    return np.linspace(0.0, 2.0, x.shape[-1]) + 0.25
+
+
+def _torch_class_weights(x):
+    return torch.from_numpy(_class_weights(x))
+
+
+def _ignoring(labels, ignore_index=-100):
+    """Every third label (from the second) replaced by ``ignore_index``; the first one is
+    class 0, always counted, so a mean never divides by zero (that case is tested apart)."""
+    is_torch = torch is not None and isinstance(labels, torch.Tensor)
+    y = np.asarray(labels.numpy() if is_torch else labels)
+    y = np.where(np.arange(y.size).reshape(y.shape) % 3 == 1, ignore_index, y)
+    y.flat[0] = 0  # a label that counts (the rows here never ignore class 0)
+    return torch.from_numpy(y) if is_torch else y
+
+
 MIN2 = {"min_dims": 2, "min_side": 2, "example": (3, 4)}  # shape options for one(...)
 ROWS = {"min_dims": 1, "example": (3, 4)}
 BLOCK = {"min_dims": 3, "max_dims": 3, "example": (2, 3, 4)}
@@ -286,6 +305,54 @@ CATALOGUE = [
          lambda x: x * _dropout_mask(x.shape, 0.3, seed=0), (REAL,), one()),
     Case("dropout(eval)", lambda x: F.dropout(x, 0.3, training=False),
          lambda x: torch.nn.functional.dropout(x, 0.3, training=False), (REAL,), one()),
+    # ---------------------------------------------------- wave-2 losses (issue 10)
+    *losses("cross_entropy(labels, weight)",
+            lambda y, x, reduction: F.cross_entropy(y, x, weight=_class_weights(x),
+                                                    reduction=reduction),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                _torch_class_weights(x), reduction=reduction)(x, y),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(labels, ignore_index=-100)",
+            lambda y, x, reduction: F.cross_entropy(_ignoring(y), x, reduction=reduction),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(
+                x, _ignoring(y)),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(labels, weight, ignore_index=3, label_smoothing=0.2)",
+            lambda y, x, reduction: F.cross_entropy(
+                _ignoring(y, 3), x, 0.2, reduction, _class_weights(x), ignore_index=3),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                _torch_class_weights(x), ignore_index=3, reduction=reduction,
+                label_smoothing=0.2)(x, _ignoring(y, 3)),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(probabilities, weight, label_smoothing=0.1)",
+            lambda y, x, reduction: F.cross_entropy(y, x, 0.1, reduction, _class_weights(x)),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                _torch_class_weights(x), reduction=reduction, label_smoothing=0.1)(x, y),
+            (TARGET_PROBS, WIDE), classes()),
+    *losses("nll_loss", F.nll_loss,
+            lambda y, x, reduction: torch.nn.NLLLoss(reduction=reduction)(x, y),
+            (LABELS, WIDE), classes(max_dims=2)),
+    *losses("nll_loss(weight, ignore_index=1)",
+            lambda y, x, reduction: F.nll_loss(_ignoring(y, 1), x, _class_weights(x), 1,
+                                               reduction),
+            lambda y, x, reduction: torch.nn.NLLLoss(
+                _torch_class_weights(x), ignore_index=1, reduction=reduction)(
+                x, _ignoring(y, 1)),
+            (LABELS, WIDE), classes(max_dims=2)),
+    *[row for r in (*REDUCTIONS, "batchmean") for row in (
+        Case(f"kl_div[{r}]", functools.partial(F.kl_div, reduction=r),
+             lambda y, x, r=r: torch.nn.KLDivLoss(reduction=r)(x, y),
+             (TARGET_PROBS, REAL), classes()),
+        Case(f"kl_div(log_target)[{r}]", functools.partial(F.kl_div, reduction=r,
+                                                         log_target=True),
+             lambda y, x, r=r: torch.nn.KLDivLoss(reduction=r, log_target=True)(x, y),
+             (CONST, REAL), classes()))],
+    *losses("binary_cross_entropy_with_logits(pos_weight)",
+            lambda y, x, reduction: F.binary_cross_entropy_with_logits(
+                y, x, reduction, pos_weight=_class_weights(x)),
+            lambda y, x, reduction: torch.nn.BCEWithLogitsLoss(
+                reduction=reduction, pos_weight=_torch_class_weights(x))(x, y),
+            (BINARY, WIDE), same(2)),
 ]
 
 NAMES = [case.name for case in CATALOGUE]

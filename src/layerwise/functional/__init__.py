@@ -29,10 +29,12 @@ from .losses import (
     categorical_cross_entropy,
     cross_entropy,
     huber_loss,
+    kl_div,
     l1_loss,
     mae_loss,
     mse_gradient,
     mse_loss,
+    nll_loss,
     reduce,
 )
 from .normalization import batch_norm, layer_norm
@@ -53,6 +55,7 @@ __all__ = [
     "get_activation",
     "huber_loss",
     "identity",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -62,6 +65,7 @@ __all__ = [
     "mish",
     "mse_gradient",
     "mse_loss",
+    "nll_loss",
     "reduce",
     "relu",
     "selu",

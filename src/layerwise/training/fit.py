@@ -28,7 +28,7 @@ from ..nn.module import training_mode
 from ..rng import resolve_rng
 from .history import History
 from .progress import progress_display
-from .targets import Accuracy, check_targets
+from .targets import Accuracy, check_targets, ignored_label
 
 __all__ = ["NonFiniteLossError", "evaluate", "fit"]
 
@@ -62,7 +62,7 @@ def evaluate(model, X, y, loss, batch_size: int = 256) -> dict:
         raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
     X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     batch_size = positive_int(batch_size, "batch_size", where)
-    accuracy = Accuracy(check_targets(model, loss, X, y, where))
+    accuracy = Accuracy(check_targets(model, loss, X, y, where), ignored_label(loss))
     return _evaluate(model, X, y, loss, accuracy, batch_size)
 
 
@@ -149,7 +149,7 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
         if validation_data is None:
             raise ValueError(f"{where}: early_stopping watches val_loss, so it needs "
                              "validation_data=(X_val, y_val)")
-    accuracy = Accuracy(check_targets(model, loss, X, y, where))
+    accuracy = Accuracy(check_targets(model, loss, X, y, where), ignored_label(loss))
     if validation_data is not None:
         try:
             X_val, y_val = validation_data
