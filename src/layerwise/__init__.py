@@ -52,6 +52,6 @@ def __getattr__(name):
     # Optional parts load on first use, so `import layerwise` needs only NumPy.
     import importlib
 
-    if name in {"interop", "datasets", "optim", "data", "graph", "lab"}:
+    if name in {"interop", "datasets", "optim", "data", "graph", "lab", "tasks"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'layerwise' has no attribute {name!r}")

@@ -11,9 +11,10 @@ A :class:`Registry` is a read-only mapping from name (or alias) to the declared 
 
 >>> from layerwise.registry import Registry
 >>> colours = Registry("colour")
->>> colours.add("red", 0xFF0000, aliases=("rouge",))
->>> colours["rouge"], colours.name_of(0xFF0000)
-(16711680, 'red')
+>>> red = (255, 0, 0)
+>>> _ = colours.add("red", red, aliases=("rouge",))
+>>> colours["rouge"], colours.name_of(red)
+((255, 0, 0), 'red')
 >>> colours["blue"]
 Traceback (most recent call last):
 ...

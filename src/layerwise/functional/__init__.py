@@ -5,6 +5,7 @@ Every function accepts ndarrays or Tensors and returns a Tensor.
 
 from .activations import (
     ACTIVATIONS,
+    activation,
     elu,
     gelu,
     get_activation,
@@ -23,6 +24,7 @@ from .activations import (
 from .dropout import dropout
 from .linear import dense, forward_layer, linear
 from .losses import (
+    LOSSES,
     REDUCTIONS,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -31,6 +33,7 @@ from .losses import (
     huber_loss,
     kl_div,
     l1_loss,
+    loss,
     mae_loss,
     mse_gradient,
     mse_loss,
@@ -41,7 +44,9 @@ from .normalization import batch_norm, layer_norm
 
 __all__ = [
     "ACTIVATIONS",
+    "LOSSES",
     "REDUCTIONS",
+    "activation",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -61,6 +66,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "loss",
     "mae_loss",
     "mish",
     "mse_gradient",

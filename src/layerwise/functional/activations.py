@@ -252,9 +252,9 @@ def get_activation(activation) -> tuple[str, Callable]:
     if activation is None:
         return "none", identity
     if callable(activation):
-        decl = ACTIVATIONS.declaration_of(activation)
-        if decl is not None:
-            return decl.name, activation
+        found = ACTIVATIONS.declaration_of(activation)
+        if found is not None:
+            return found.name, activation
         return getattr(activation, "__name__", type(activation).__name__), activation
     key = activation.lower() if isinstance(activation, str) else activation
     if key in ACTIVATIONS:

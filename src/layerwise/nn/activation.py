@@ -107,7 +107,7 @@ def _activation_class(decl) -> type:
         bound.apply_defaults()
         Activation.__init__(self, decl.name, **dict(list(bound.arguments.items())[1:]))
 
-    __init__.__signature__ = signature
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
     doc = (decl.obj.__doc__ or "").strip().splitlines()
     return type(decl.module, (Activation,), {
         "__init__": __init__,

@@ -49,11 +49,12 @@ class Dense(Module):
         self.activation, self._activation = F.get_activation(activation)
         self.W = Tensor(initialize_weights(n_input, n_output, init, rng=resolve_rng(rng),
                                            dtype=dtype), requires_grad=True)
+        self.b: Tensor | None
         if bias:
             self.b = Tensor(init_constant((1, self.n_output), 0.0, dtype), requires_grad=True)
         else:
             self.b = None
-        self.cache = {}
+        self.cache: dict = {}
 
     def forward(self, X) -> Tensor:
         """``(..., n_input) -> (..., n_output)``; inputs are cast to the layer's dtype."""
@@ -81,6 +82,10 @@ class Dense(Module):
         cache["Z"] = z
         cache["A"] = a
         return A
+
+    @property
+    def input_size(self) -> int:
+        return self.n_input
 
     def extra_repr(self) -> str:
         text = f"{self.n_input} -> {self.n_output}, activation={self.activation}"

@@ -13,6 +13,7 @@ import inspect
 import numpy as np
 
 from ..functional.losses import LOSSES, check_options
+from ..registry import Declaration
 from .module import Module, register
 
 __all__ = ["Loss"]
@@ -25,7 +26,7 @@ class Loss(Module):
         declaration: the loss's entry in ``lw.F.LOSSES`` (name, targets, predictions, ...).
     """
 
-    declaration = None
+    declaration: Declaration = None  # type: ignore[assignment]  # set on each made class
 
     def __init__(self, **options):
         check_options(type(self).__name__, **options)  # the functions' own rules
@@ -63,7 +64,7 @@ def _loss_class(decl) -> type:
         bound.apply_defaults()
         Loss.__init__(self, **dict(list(bound.arguments.items())[1:]))
 
-    __init__.__signature__ = signature
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
     summary = (decl.obj.__doc__ or "").strip().splitlines()
     decl.fields["options"] = {p.name: p.default for p in params}
     return type(decl.module, (Loss,), {

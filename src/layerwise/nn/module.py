@@ -257,7 +257,7 @@ class Module:
                 f"{type(config).__name__}")
         params = inspect.signature(cls.__init__).parameters
         args: list = []
-        kwargs = {k: v for k, v in overrides.items() if k in params or _takes_any(params)}
+        kwargs = {k: v for k, v in overrides.items() if k in params}
         for key, value in config.items():
             value = from_json(value, f"{cls.__name__}.{key}")
             param = params.get(key)
@@ -277,6 +277,18 @@ class Module:
             return cls(*args, **kwargs)
         except TypeError as err:
             raise ValueError(f"{cls.__name__}: {err}") from None
+
+    @property
+    def input_size(self) -> int | None:
+        """The number of input features this module takes (None: any, as an activation).
+
+        Layers declare theirs (``Dense``: ``n_input``); containers give their first layer's.
+        """
+        for _, child in self.named_children():
+            size = child.input_size
+            if size is not None:
+                return size
+        return None
 
     # ------------------------------------------------------------------ conversions
     def to_torch_modules(self, nn) -> list:

@@ -66,7 +66,7 @@ class Optimizer:
     Updates are made in place on ``p.data``, which must keep its shape and dtype.
     """
 
-    _constants = None
+    _constants: list | None = None
 
     def __init_subclass__(cls, name: str | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
