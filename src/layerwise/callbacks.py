@@ -311,6 +311,7 @@ class TrainingCheckpoint(Callback):
         rng: the Generator (or RandomState) given to ``fit`` as ``rng=``, whose state decides
             the next epochs' shuffles.
         scheduler: an ``lw.optim.lr_scheduler`` object stepped during training, if any.
+        **extra: more JSON-able values to store (e.g. the options that made the run).
 
     Resume with ``extra = lw.load_checkpoint(path, model, optimizer)``: restore the rng with
     ``layerwise.checkpoint.set_rng_state(rng, extra['rng'])``, the scheduler with
@@ -319,13 +320,14 @@ class TrainingCheckpoint(Callback):
     never stopped.
     """
 
-    def __init__(self, path, rng=None, scheduler=None):
+    def __init__(self, path, rng=None, scheduler=None, **extra):
         self.path, self.rng, self.scheduler = os.fspath(path), rng, scheduler
+        self.extra = extra
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         from .checkpoint import rng_state, save_checkpoint
 
-        extra = {"epoch": epoch + 1, "history": self.history.history}
+        extra = {**self.extra, "epoch": epoch + 1, "history": self.history.history}
         if self.rng is not None:
             extra["rng"] = rng_state(self.rng)
         if self.scheduler is not None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .serialization import _atomic_write, _safetensors
 
-__all__ = ["load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state"]
+__all__ = ["load_checkpoint", "read_extra", "rng_state", "save_checkpoint", "set_rng_state"]
 
 FORMAT = "layerwise-checkpoint"
 FORMAT_VERSION = "1"
@@ -140,6 +140,31 @@ def load_checkpoint(path, model, optimizer):
     generators of the model's modules. Names, shapes and kinds are checked before anything
     changes in each of them; a file that is not a checkpoint raises ``ValueError``.
     """
+    name, meta, tensors = _read(path)
+    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+    except ValueError as err:
+        raise ValueError(f"{name}: the model does not match the checkpoint: {err}") from None
+    opt_state = _join(json.loads(meta["optimizer"]), tensors, name)
+    if optimizer is not None and opt_state is not None:
+        optimizer.load_state_dict(opt_state)
+    rngs = _module_rngs(model)
+    for module, saved in _join(json.loads(meta["rngs"]), tensors, name).items():
+        if module in rngs:
+            set_rng_state(rngs[module], saved)
+    return _join(json.loads(meta["extra"]), tensors, name)
+
+
+def read_extra(path) -> dict:
+    """The ``extra`` dict of a checkpoint, without loading anything into a model (to look at
+    what a checkpoint holds, e.g. the options of the run that wrote it)."""
+    name, meta, tensors = _read(path)
+    return _join(json.loads(meta["extra"]), tensors, name)
+
+
+def _read(path):
+    """``(name, metadata, tensors)`` of a checkpoint file; ValueError if it is not one."""
     st = _safetensors()
     name = os.fspath(path)
     with open(name, "rb") as f:
@@ -159,16 +184,4 @@ def load_checkpoint(path, model, optimizer):
         tensors = st.numpy.load(data)
     except st.SafetensorError as err:
         raise ValueError(f"{name}: corrupt tensor data ({err})") from None
-    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(state)
-    except ValueError as err:
-        raise ValueError(f"{name}: the model does not match the checkpoint: {err}") from None
-    opt_state = _join(json.loads(meta["optimizer"]), tensors, name)
-    if optimizer is not None and opt_state is not None:
-        optimizer.load_state_dict(opt_state)
-    rngs = _module_rngs(model)
-    for module, saved in _join(json.loads(meta["rngs"]), tensors, name).items():
-        if module in rngs:
-            set_rng_state(rngs[module], saved)
-    return _join(json.loads(meta["extra"]), tensors, name)
+    return name, meta, tensors
