@@ -252,6 +252,14 @@ def _in_notebook() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
+def _show(fig) -> None:
+    """Replace the cell's output with ``fig`` (in a notebook)."""
+    from IPython.display import clear_output, display
+
+    clear_output(wait=True)
+    display(fig)
+
+
 class LivePlot(Callback):
     """Show the training curves as they grow: in Jupyter the figure is redrawn after every
     epoch (with matplotlib, through ``IPython.display``); elsewhere one line per epoch is
@@ -278,7 +286,6 @@ class LivePlot(Callback):
             print(f"epoch {epoch + 1}: {figures}", file=self.file or sys.stdout, flush=True)
 
     def _redraw(self) -> None:
-        from IPython.display import clear_output, display
         from matplotlib.figure import Figure
 
         history = self.history.history
@@ -294,8 +301,7 @@ class LivePlot(Callback):
             axes.set_xlabel("epoch")
             axes.grid(alpha=0.3)
             axes.legend()
-        clear_output(wait=True)
-        display(fig)
+        _show(fig)
 
     def __repr__(self) -> str:
         return "LivePlot()"
