@@ -259,3 +259,54 @@ def test_standardize_from_data_and_its_pytorch_form():
     t = lw.interop.to_torch(layer)
     np.testing.assert_allclose(t(torch.from_numpy(X.astype(np.float64))).detach().numpy(), out,
                                rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"features": 5}, "the model's metadata 'features' should be a list of strings, got 5"),
+    ({"classes": [1, 2, 3]}, "'classes' should be a list of strings, got [1, 2, 3]"),
+    ({"loss": "nosuch"}, "the model file names an unknown loss"),
+])
+@pytest.mark.parametrize("command", ["summary", "predict", "evaluate"])
+def test_odd_metadata_gives_one_line_and_exit_1(tmp_path, flowers, meta, message, command):
+    path = tmp_path / "m.safetensors"
+    lw.save(lw.MLP([4, 3], rng=0), path, metadata=meta)
+    extra = {"summary": [], "predict": [flowers[2]], "evaluate": ["--data", "iris"]}[command]
+    result = run(command, path, *extra)
+    if command == "summary" and "loss" in meta:
+        assert result.returncode == 0  # summary only prints the loss's name
+        return
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_issue_14_cli_cases_give_one_line(tmp_path, flowers):
+    """--layers too big, --out over the data, a numeric target with many values, a diverging
+    run: each one line, no traceback, no NumPy warnings."""
+    _, train, *_ = flowers
+    result = run("train", "--data", "iris", "--layers", "1000000000", "--quiet")
+    assert result.returncode == 2 and "the limit is" in result.stderr
+    data = tmp_path / "t.csv"
+    data.write_bytes(train.read_bytes())
+    result = run("train", "--data", data, "--target", "species", "--out", data, "--quiet")
+    assert result.returncode == 2 and "is the training data itself" in result.stderr
+    assert data.read_bytes() == train.read_bytes()
+    rows = "\n".join(f"{i},{i * 7 % 300}" for i in range(400))
+    (tmp_path / "reg.csv").write_text("x,progression\n" + rows + "\n")
+    result = run("train", "--data", tmp_path / "reg.csv", "--quiet")
+    assert result.returncode == 1 and "Use --loss mse" in result.stderr
+    result = run("train", "--data", "iris", "--optimizer", "sgd", "--lr", "1e6",
+                 "--epochs", "50", "--quiet")
+    assert result.returncode == 1, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Warning" not in result.stderr
+
+
+def test_evaluate_uses_the_target_column_the_model_file_records(tmp_path, trained, flowers):
+    """The flowers model records Target: species; a CSV with species first still evaluates."""
+    _, train, *_ = flowers
+    lines = train.read_text().splitlines()
+    cells = [line.split(",") for line in lines]
+    moved = "\n".join(",".join([row[-1], *row[:-1]]) for row in cells) + "\n"
+    (tmp_path / "moved.csv").write_text(moved)
+    result = run("evaluate", trained[1], "--data", tmp_path / "moved.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loss (cross_entropy)")

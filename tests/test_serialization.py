@@ -355,3 +355,32 @@ def test_tensor_dtypes_numpy_lacks_are_named(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.safetensors"):
         lw.load(tmp_path / "nothing.safetensors")
+
+
+def test_hyper_parameters_are_checked_when_made_saved_and_loaded(tmp_path):
+    """Issue 14 items 2 and 7: NaN slopes, huge axes, numpy scalars, deep nesting."""
+    with pytest.raises(ValueError, match="negative_slope must be a finite number"):
+        lw.nn.LeakyReLU(float("nan"))
+    with pytest.raises(ValueError, match="axis must be a int"):
+        lw.nn.Softmax(axis=10**30)
+    layer = lw.nn.LeakyReLU(np.float32(0.1))  # a NumPy scalar is fine and saves as JSON
+    lw.save(lw.nn.Sequential(lw.nn.Linear(2, 2, rng=0), layer), tmp_path / "ok.safetensors")
+    assert lw.load(tmp_path / "ok.safetensors")[1].negative_slope == pytest.approx(0.1)
+    for value in ("NaN", "1e999", "1" + "0" * 30):
+        tree = {"module": "Sequential", "config": {"modules": [
+            {"module": "Linear", "config": {"n_input": 2, "n_output": 2}},
+            {"module": "Softmax" if value.startswith("1" + "0") else "LeakyReLU",
+             "config": {"axis" if value.startswith("1" + "0") else "negative_slope": 0}}]}}
+        arch = json.dumps({"dtype": "float32", "model": tree}).replace(": 0}", f": {value}}}")
+        path = tmp_path / "bad.safetensors"
+        st.save_file({"0.W": np.zeros((2, 2), np.float32), "0.b": np.zeros((1, 2), np.float32)},
+                     path, metadata={"format": "layerwise", "format_version": "2",
+                                     "architecture": arch})
+        with pytest.raises(ValueError, match=f"^{path}: "):
+            lw.load(path)
+    deep = lw.nn.Linear(2, 2, rng=0)
+    for _ in range(2000):
+        deep = lw.nn.Sequential(deep)
+    with pytest.raises(ValueError, match="nested deeper than"):
+        lw.save(deep, tmp_path / "deep.safetensors")
+    assert not (tmp_path / "deep.safetensors").exists()

@@ -3,6 +3,7 @@ it should on Iris and digits, and every misuse fails before the first step."""
 
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -380,3 +381,22 @@ def test_docstring_examples():
 
     import layerwise.training
     assert doctest.testmod(layerwise.training).failed == 0
+
+
+def test_a_model_whose_output_cannot_fit_the_loss_is_warned_about():
+    """MLP's default softmax output with CrossEntropyLoss (softmax twice) or with one unit and
+    MSELoss (a constant): a warning with the fix, before training."""
+    X, y = lw.datasets.load_iris()
+    net = lw.MLP([4, 8, 3], rng=0)  # softmax output
+    with pytest.warns(UserWarning, match="softmax would be applied twice.*output_activation='none'"):
+        lw.fit(net, X, y, lw.nn.CrossEntropyLoss(), lw.optim.SGD(net.parameters(), lr=0.01),
+               epochs=1, progress=False)
+    net = lw.MLP([4, 8, 1], rng=0)
+    with pytest.warns(UserWarning, match="single output is always 1"):
+        lw.fit(net, X, y.reshape(-1, 1).astype(np.float32), lw.nn.MSELoss(),
+               lw.optim.SGD(net.parameters(), lr=0.01), epochs=1, progress=False)
+    net = lw.MLP([4, 8, 3], output_activation="none", rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lw.fit(net, X, y, lw.nn.CrossEntropyLoss(), lw.optim.SGD(net.parameters(), lr=0.01),
+               epochs=1, progress=False)

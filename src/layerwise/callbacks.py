@@ -286,22 +286,7 @@ class LivePlot(Callback):
             print(f"epoch {epoch + 1}: {figures}", file=self.file or sys.stdout, flush=True)
 
     def _redraw(self) -> None:
-        from matplotlib.figure import Figure
-
-        history = self.history.history
-        groups = [[k for k in history if not k.endswith("accuracy")],
-                  [k for k in history if k.endswith("accuracy")]]
-        groups = [g for g in groups if g]
-        fig = Figure(figsize=(5.5 * len(groups), 3.5), layout="constrained")
-        epochs = [e + 1 for e in self.history.epoch]
-        for axes, keys in zip(fig.subplots(1, len(groups), squeeze=False)[0], groups):
-            for key in keys:
-                axes.plot(epochs, history[key], linestyle="--" if key.startswith("val_")
-                          else "-", label=key)
-            axes.set_xlabel("epoch")
-            axes.grid(alpha=0.3)
-            axes.legend()
-        _show(fig)
+        _show(self.history.plot())  # the History's own figure (no path: nothing written)
 
     def __repr__(self) -> str:
         return "LivePlot()"

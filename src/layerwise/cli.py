@@ -25,7 +25,8 @@ files and failed training exit with status 1 and one line naming the file or the
 from __future__ import annotations
 
 import argparse
-import csv
+import itertools
+import json
 import math
 import os
 import sys
@@ -229,18 +230,16 @@ def _load(data, target):
 
 
 def _csv_header(path):
+    """The CSV file's column names, read as ``load_csv`` reads them (one line on failure)."""
+    from .datasets.loaders import csv_header
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            for row in csv.reader(f):
-                if any(cell.strip() for cell in row):
-                    return [cell.strip() for cell in row]
+        return csv_header(path)
     except UnicodeDecodeError as err:
         raise CommandError(f"{path}: not a text file ({err.reason})") from None
-    except OSError as err:
-        raise CommandError(f"{path}: cannot be read ({err.strerror})") from None
-    except csv.Error as err:
-        raise CommandError(f"{path}: not a CSV file ({err})") from None
-    raise CommandError(f"{path}: the file is empty")
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err) if isinstance(err, ValueError) else
+                           f"{path}: cannot be read ({err.strerror or err})") from None
 
 
 def _targets(y, classes, decl, where):
@@ -249,6 +248,18 @@ def _targets(y, classes, decl, where):
         return tasks.prepare_targets(y, classes, decl, where)
     except ValueError as err:
         raise CommandError(str(err)) from None
+
+
+_MAX_PARAMETERS = 2**28  # 1 GiB of float32 weights; more is surely a typo on this machine
+
+
+def _check_network_size(sizes):
+    """Refuse, before allocating, a network whose weights could not fit in memory."""
+    count = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    if count > _MAX_PARAMETERS:
+        raise _UsageError(f"--layers {','.join(map(str, sizes[1:-1]))} makes a network of "
+                          f"{count:,} parameters ({count * 4 / 2**30:.1f} GiB in float32); "
+                          f"the limit is {_MAX_PARAMETERS:,}")
 
 
 def _make_optimizer(name, params, args):
@@ -282,8 +293,17 @@ def _train(args):
             raise CommandError("--plot needs matplotlib: pip install 'layerwise[plot]'"
                                ) from None
     decl = tasks.loss_for(args.loss)
+    if args.out and os.path.exists(args.out) and os.path.exists(args.data) \
+            and os.path.samefile(args.out, args.data):
+        raise _UsageError(f"--out {args.out} is the training data itself; give another file")
     X, y, features, classes, target = _load(args.data, args.target)
     y, classes = _targets(y, classes, decl, args.data)
+    _check_network_size([X.shape[1], *args.layers, tasks.output_size(decl, classes)])
+    if classes is not None and len(classes) > max(20, len(y) // 4):
+        raise CommandError(
+            f"{args.data}: the target column has {len(classes)} different values for "
+            f"{len(y)} rows, too many for classes: is it a number to predict? Use --loss mse "
+            "(or mae, huber) for regression")
     rng = np.random.default_rng(args.seed)
     if args.val_split > 0:
         if math.ceil(args.val_split * len(X)) >= len(X):
@@ -303,12 +323,13 @@ def _train(args):
     validation = None if X_val is None else (X_val, y_val)
     callbacks, schedule = _training_callbacks(args, optimizer, rng, len(X_train))
     initial_epoch = _resume(args, model, optimizer, schedule, rng)
-    try:
-        history = lw.fit(model, X_train, y_train, loss, optimizer,
-                         args.epochs, args.batch_size, validation_data=validation, rng=rng,
-                         progress=not args.quiet, early_stopping=args.patience,
-                         callbacks=callbacks, class_weight=args.class_weight,
-                         initial_epoch=initial_epoch)
+    try:  # a diverging run ends in one line (NonFiniteLossError), not NumPy's warnings first
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = lw.fit(model, X_train, y_train, loss, optimizer,
+                             args.epochs, args.batch_size, validation_data=validation,
+                             rng=rng, progress=not args.quiet, early_stopping=args.patience,
+                             callbacks=callbacks, class_weight=args.class_weight,
+                             initial_epoch=initial_epoch)
     except (ValueError, FloatingPointError) as err:
         raise CommandError(str(err)) from None
     if args.checkpoint:
@@ -426,12 +447,31 @@ def _open_model(path):
     import layerwise as lw
 
     try:
-        return lw.load(path, return_metadata=True)
+        model, meta = lw.load(path, return_metadata=True)
     except ImportError as err:
         raise CommandError(str(err)) from None
     except (ValueError, OSError) as err:
         raise CommandError(str(err) if isinstance(err, ValueError) else
                            f"{path}: cannot be read ({err.strerror or err})") from None
+    _check_metadata(meta, path)
+    return model, meta
+
+
+# what the command line reads from a model file's metadata, and the form each must have
+_METADATA = {"loss": str, "target": str, "data": str, "features": list, "classes": list}
+
+
+def _check_metadata(meta, path):
+    """The metadata ``train`` writes, as ``train`` writes it; anything else named clearly."""
+    for key, kind in _METADATA.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is list and not all(
+                isinstance(v, str) for v in value)):
+            what = "a string" if kind is str else "a list of strings"
+            raise CommandError(f"{path}: the model's metadata {key!r} should be {what}, "
+                               f"got {json.dumps(value)[:60]}")
 
 
 def _input_size(model) -> int:
@@ -531,7 +571,11 @@ def _evaluate(args):
         decl = tasks.loss_for(name)
     except ValueError as err:
         raise CommandError(f"the model file names an unknown loss: {err}") from None
-    X, y, names, classes, _ = _load(args.data, args.target)
+    target = args.target
+    if target is None and meta.get("target") and args.data not in DATASETS:
+        header = _csv_header(args.data)
+        target = meta["target"] if meta["target"] in header else None
+    X, y, names, classes, _ = _load(args.data, target)
     X = _columns(X, names, model, meta, args.data)
     trained = meta.get("classes")
     if classes is not None and trained:  # class names: map them to the model's labels

@@ -17,7 +17,8 @@ Files of format version 1 (the wave-1 trees ``{"type": "Dense", ...}``) are stil
 
 Nothing is ever unpickled: the header is JSON, the tensors are raw numbers. Saving writes a
 temporary file in the target's folder, flushes and fsyncs it, then renames it over the target
-(``os.replace``), so an interrupted save leaves the old file as it was.
+(``os.replace``), so an interrupted save leaves the old file as it was. Loading reads only
+regular files, header first, with bounded sizes and JSON nesting (``layerwise.safefile``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import tempfile
 
 import numpy as np
 
-from . import init, nn
+from . import init, nn, safefile
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "dumps", "load", "loads", "save"]
 
@@ -63,6 +64,9 @@ def _describe(model) -> dict:
         return {"module": name, "config": model.get_config()}
     except ValueError as err:
         raise ValueError(f"lw.save: {err}") from None
+    except RecursionError:
+        raise ValueError(f"lw.save: the model is nested deeper than {_MAX_DEPTH} levels; "
+                         "such a file could not be loaded") from None
 
 
 def _build(tree, dtype, budget: int, where: str):
@@ -151,6 +155,10 @@ def dumps(model, metadata: dict | None = None) -> bytes:
     if not isinstance(model, nn.Module):
         raise TypeError(f"lw.save: model must be a lw.nn.Module, got {type(model).__name__}")
     tree = _describe(model)
+    try:
+        _check_depth(tree, "lw.save")
+    except ValueError as err:
+        raise ValueError(f"lw.save: {err}; such a file could not be loaded") from None
     params = list(model._state_arrays().items())
     dtypes = sorted({p.dtype.name for _, p in params})
     if len(dtypes) > 1:
@@ -175,26 +183,40 @@ def dumps(model, metadata: dict | None = None) -> bytes:
 
 def _atomic_write(path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it over
-    ``path``; on any failure (including KeyboardInterrupt) remove the temporary file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    ``path``; on any failure (including KeyboardInterrupt) remove the temporary file.
+
+    A symbolic link is followed: its target is replaced and the link kept. Temporary files
+    are named ``.NAME.PID-XXXXXXXX.tmp`` (PID: the writing process); stale ones of earlier
+    saves to the same path that were killed before they could clean up are removed first
+    (see :func:`layerwise.safefile.remove_stale_temp_files`). An error names ``path``, never
+    the hidden temporary file.
+    """
+    name = os.fspath(path)
+    path = os.path.realpath(name)  # through a symlink: replace its target, keep the link
+    folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"lw.save: the folder {folder} does not exist")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"lw.save: {path} is a folder; give a file name")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        raise IsADirectoryError(f"lw.save: {name} is a folder; give a file name")
+    safefile.remove_stale_temp_files(path)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=safefile.temp_prefix(path), suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    except BaseException as err:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(err, OSError) and err.errno is not None:
+            # the same OSError subclass (PermissionError, ...), naming the target
+            raise OSError(err.errno, f"lw.save: cannot write {name}: {err.strerror}") from err
         raise
     try:  # make the rename itself durable; not every system can fsync a folder
         dir_fd = os.open(folder, os.O_RDONLY)
@@ -219,14 +241,6 @@ def _file_mode(path) -> int:
 
 
 # ------------------------------------------------------------------------------ load
-_FOREIGN = [  # (magic bytes, what the file is)
-    (b"\x80\x02", "a Python pickle"), (b"\x80\x03", "a Python pickle"),
-    (b"\x80\x04", "a Python pickle"), (b"\x80\x05", "a Python pickle"),
-    (b"PK\x03\x04", "a zip archive (a torch.save or np.savez file?)"),
-    (b"\x93NUMPY", "a NumPy .npy file"), (b"\x89HDF", "an HDF5 file (a Keras .h5 model?)"),
-]
-
-
 def load(path, return_metadata: bool = False):
     """Read a model written by :func:`save`: rebuild the architecture, then fill in the weights.
 
@@ -238,18 +252,20 @@ def load(path, return_metadata: bool = False):
         The model (in the dtype it was saved in), or ``(model, metadata)``.
 
     Raises:
-        FileNotFoundError / OSError: the file cannot be read.
-        ValueError: the file is not a layerwise model: too short or truncated, random bytes,
-            a pickle or other format, a safetensors file without layerwise metadata, or an
-            architecture that does not match the tensors. The message names the file.
+        FileNotFoundError / OSError: the file cannot be read, or is a folder.
+        ValueError: the file is not a layerwise model: a device or FIFO, too short or
+            truncated, random bytes, a pickle or other format, a safetensors file without
+            layerwise metadata, JSON nested too deeply, user metadata that is not an object,
+            an architecture that does not match the tensors, or a weight that is NaN or
+            infinite. The message names the file.
 
     Nothing in the file is ever executed: the header is parsed as JSON and the tensors are read
-    as raw numbers.
+    as raw numbers. Only regular files are read, header first (its size capped, its tensor
+    offsets checked against the file's size), then the tensor data; see
+    :mod:`layerwise.safefile`.
     """
     name = os.fspath(path)
-    with open(name, "rb") as f:
-        data = f.read()
-    return loads(data, return_metadata, name=name)
+    return loads(safefile.read_model_file(name), return_metadata, name=name)
 
 
 def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
@@ -263,26 +279,9 @@ def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
     def bad(what):
         return ValueError(f"{name}: {what}")
 
-    # A safetensors header (JSON) starts at byte 8; only a file without one is sniffed for a
-    # foreign format (its 8-byte length may itself begin with b"\x80\x02", as a pickle does).
-    for magic, what in _FOREIGN if data[8:9] != b"{" else ():
-        if data.startswith(magic):
-            raise bad(f"this is {what}, not a safetensors model; layerwise never loads pickles "
-                      "or other formats that can run code (save models with lw.save)")
-    if len(data) < 8:
-        raise bad(f"not a safetensors file: only {len(data)} bytes")
-    size = int.from_bytes(data[:8], "little")
-    if size > len(data) - 8:
-        raise bad(f"truncated or not a safetensors file: the header should be {size} bytes but "
-                  f"only {len(data) - 8} follow")
-    try:
-        header = json.loads(data[8:8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise bad(f"not a safetensors file: the header is not JSON ({err})") from None
-    if not isinstance(header, dict):
-        raise bad("not a safetensors file: the header is not a JSON object")
+    header, _ = safefile.safetensors_header(data, len(data), name)
     meta = header.get("__metadata__") or {}
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if meta.get("format") != FORMAT:
         names = [k for k in header if k != "__metadata__"]
         raise bad(
             "a safetensors file, but not a layerwise model (its metadata has no "
@@ -294,16 +293,20 @@ def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
         raise bad(f"layerwise format version {version!r}; this layerwise reads versions "
                   f"{', '.join(_READABLE_VERSIONS)}")
     try:
-        architecture = json.loads(meta["architecture"])
+        architecture = safefile.parse_json(meta["architecture"])
         dtype = architecture["dtype"]
         tree = architecture["model"]
     except (KeyError, TypeError, ValueError) as err:
         raise bad(f"the metadata has no readable architecture ({type(err).__name__}: {err})"
                   ) from None
+    user = _user_metadata(meta, bad)
     if dtype not in _DTYPES:
         raise bad(f"the architecture's dtype {dtype!r} is not one of {_DTYPES}")
-    # the tensor bytes bound how many numbers the architecture may claim (2 bytes the least)
-    budget = (len(data) - 8 - size) // 2
+    # the file's own tensors (their sizes checked against the file's length) bound how many
+    # numbers the architecture may claim, before anything is allocated (with a little slack,
+    # so that a small mismatch is reported precisely by the tensor check below)
+    budget = 65536 + sum(int(np.prod(v["shape"], dtype=object)) for k, v in header.items()
+                         if k != "__metadata__")
     try:
         if version == "1":
             _check_depth(tree, name)
@@ -318,14 +321,33 @@ def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
     except KeyError as err:  # a safetensors dtype NumPy has no type for, e.g. BF16
         raise bad(f"a tensor has the dtype {err}, which layerwise cannot read") from None
     _check_tensors(model, tensors, dtype, bad)
+    _check_finite(tensors, bad)
     model.load_state_dict(tensors)
-    if not return_metadata:
-        return model
+    return (model, user) if return_metadata else model
+
+
+def _user_metadata(meta, bad) -> dict:
+    """The ``metadata=`` dict given to ``save`` (``{}`` if none); anything else is refused."""
+    if "user" not in meta:
+        return {}
     try:
-        user = json.loads(meta["user"]) if "user" in meta else {}
-    except (TypeError, ValueError) as err:
+        user = safefile.parse_json(meta["user"])
+    except ValueError as err:
         raise bad(f"the user metadata is not JSON ({err})") from None
-    return model, user
+    if not isinstance(user, dict):
+        raise bad(f"the user metadata must be a JSON object, got {type(user).__name__} "
+                  f"{meta['user'][:40]}")
+    return user
+
+
+def _check_finite(tensors, bad):
+    """A NaN or infinite weight makes every output NaN: refuse it, naming the tensor."""
+    for key, t in tensors.items():
+        if t.dtype.kind == "f" and not np.isfinite(t).all():
+            where = np.argwhere(~np.isfinite(t))
+            raise bad(f"the tensor {key} holds {len(where)} non-finite value(s) (NaN or "
+                      f"infinity), the first at index {tuple(int(i) for i in where[0])}: "
+                      f"{t[tuple(where[0])]}; a model with such weights outputs NaN")
 
 
 def _check_tensors(model, tensors, dtype, bad):

@@ -74,6 +74,12 @@ class Summary:
 
     __repr__ = __str__
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the table as text and as HTML."""
+        from .display import summary_mimebundle
+
+        return summary_mimebundle(self, include, exclude)
+
 
 def _shape(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \

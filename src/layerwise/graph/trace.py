@@ -166,6 +166,12 @@ class Graph:
     def _repr_svg_(self) -> str:  # drawn inline by Jupyter
         return self.to_svg()
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the repr as text and the drawing as SVG."""
+        from ..display import svg_mimebundle
+
+        return svg_mimebundle(repr(self), self.to_svg(), include, exclude)
+
     def __str__(self) -> str:
         lines = [f"Graph {self.name!r}: {len(self.ops)} ops, {self.num_parameters} parameters"]
 

@@ -7,6 +7,7 @@ so the chapter's own code with the same seed reproduces the lab's numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import textwrap
@@ -17,8 +18,43 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LabResult", "Progress", "Table", "chapter_rng", "jsonable", "new_figure",
-           "save_figure", "task"]
+__all__ = ["MAX_ELEMENTS", "LabResult", "Progress", "Table", "chapter_rng", "check_sizes",
+           "jsonable", "network_counts", "new_figure", "output_folder", "save_figure", "task"]
+
+MAX_ELEMENTS = 2**26
+"""The most numbers an exercise puts in one array (512 MiB in float64): an exercise is a
+demonstration, and sizes beyond this would only exhaust memory."""
+
+
+def check_sizes(lab: str, **counts) -> None:
+    """Refuse, before allocating, any array of more than :data:`MAX_ELEMENTS` numbers.
+
+    ``counts`` maps a description (``weights_of_layer_1``) to its number of elements.
+    """
+    for what, count in counts.items():
+        if count > MAX_ELEMENTS:
+            raise ValueError(
+                f"{lab} lab: the {what.replace('_', ' ')} would hold {count:,} numbers "
+                f"({count * 8 / 2**30:,.1f} GiB in float64); the lab keeps each array below "
+                f"{MAX_ELEMENTS:,} (choose smaller sizes)")
+
+
+def network_counts(sizes, rows: int) -> dict:
+    """The element counts of an MLP of ``sizes`` run on ``rows`` inputs, for :func:`check_sizes`:
+    each layer's weights and each layer's activations (the input's included)."""
+    counts = {f"weights_of_layer_{i}": a * b
+              for i, (a, b) in enumerate(itertools.pairwise(sizes), start=1)}
+    counts.update({f"activations_of_layer_{i}": rows * n for i, n in enumerate(sizes)})
+    return counts
+
+
+def output_folder(out) -> Path:
+    """``out`` as a Path, refused at once if it exists and is not a folder."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder; give a folder for --out "
+                                 "(it is created if needed)")
+    return out
 
 
 def chapter_rng(seed: int) -> np.random.RandomState:
@@ -118,6 +154,12 @@ class LabResult:
     def __repr__(self) -> str:
         return f"LabResult({self.name!r}, data keys={list(self.data)}, figures={len(self.figures)})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the printed summary as text; tables and figures as HTML."""
+        from ..display import lab_result_mimebundle
+
+        return lab_result_mimebundle(self, include, exclude)
+
     def to_dict(self) -> dict:
         return jsonable({
             "name": self.name, "title": self.title, "question": self.question,
@@ -144,7 +186,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, size=(7.0, 4.2), **kwargs):
 
 def save_figure(fig, out, filename: str, dpi: int = 110) -> Path:
     """Write ``fig`` to ``out/filename`` (the folder is created) and return the path."""
-    out = Path(out)
+    out = output_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / filename
     fig.savefig(path, dpi=dpi, facecolor="white")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import sys
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..cli_types import finite_float, nonnegative_float, positive_float, positive_int, probability
 from ..cli_types import nonnegative_int as count
@@ -114,14 +117,14 @@ def build_parser() -> tuple:
                            choices=opt.choices, default=None,
                            metavar=None if opt.choices else _metavar(opt.type),
                            help=f"{opt.help} (default: {default})")
-        p.add_argument("--out", metavar="DIR", default=None,
+        p.add_argument("--out", metavar="DIR", default=None, type=folder,
                        help="folder for the figures (default: none, numbers only)")
         _common_flags(p)
         subparsers[name] = p
     p = sub.add_parser("all", help="every exercise, written up as DIR/index.html",
                        description="Run every exercise and write DIR/index.html (one "
                                    "self-contained file), DIR/results.json and DIR/figures/.")
-    p.add_argument("--out", metavar="DIR", default="lab-report",
+    p.add_argument("--out", metavar="DIR", default="lab-report", type=folder,
                    help="report folder (default: lab-report)")
     p.add_argument("--seed", type=count, default=42, help="random seed (default: 42)")
     p.add_argument("--quick", action="store_true",
@@ -129,6 +132,14 @@ def build_parser() -> tuple:
     _common_flags(p)
     subparsers["all"] = p
     return parser, subparsers
+
+
+def folder(text: str) -> str:
+    """An argparse type: a folder to write into; an existing file is refused."""
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder (it is created if "
+                                         "needed)")
+    return text
 
 
 def _metavar(kind) -> str:
@@ -149,32 +160,44 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else 0
     progress = not args.quiet
+    # Extreme settings may overflow: the exercise then fails with one line (below), and NumPy's
+    # warnings on the way there would only be noise before it.
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     try:
-        if args.exercise == "all":
-            report = run_all(args.out, seed=args.seed, options=QUICK if args.quick else None,
-                             progress=progress)
-            if args.json:
-                print(report.results_json.read_text(encoding="utf-8"))
+        with errstate:
+            if args.exercise == "all":
+                report = run_all(args.out, seed=args.seed, options=QUICK if args.quick else None,
+                                 progress=progress)
+                if args.json:
+                    print(report.results_json.read_text(encoding="utf-8"))
+                    return 0
+                print(report.summary(), end="\n\n")
+                print("Each exercise in one line:")
+                for r in report.results.values():
+                    print(f"  {r.name:<9} {r.headline}")
+                print(f"\nReport written to {report.index.resolve()}")
                 return 0
-            print(report.summary(), end="\n\n")
-            print("Each exercise in one line:")
-            for r in report.results.values():
-                print(f"  {r.name:<9} {r.headline}")
-            print(f"\nReport written to {report.index.resolve()}")
-            return 0
-        fn = EXERCISES[args.exercise]
-        kwargs = {o.dest: getattr(args, o.dest) for o in OPTIONS[args.exercise]
-                  if getattr(args, o.dest) is not None}
-        result = fn(out=args.out, progress=progress, **kwargs)
+            fn = EXERCISES[args.exercise]
+            kwargs = {o.dest: getattr(args, o.dest) for o in OPTIONS[args.exercise]
+                      if getattr(args, o.dest) is not None}
+            result = fn(out=args.out, progress=progress, **kwargs)
     except ValueError as exc:  # a bad combination of values: usage + one line, as argparse
         sub = subparsers[args.exercise]
         sub.print_usage(sys.stderr)
         message = str(exc).removeprefix(f"{args.exercise} lab: ")
         print(f"{sub.prog}: error: {message}", file=sys.stderr)
         return 2
-    except ImportError as exc:
+    except (ImportError, OSError, ArithmeticError) as exc:
+        # a missing extra; a folder we cannot write; training that diverged (NonFiniteLossError)
         print(f"layerwise lab {args.exercise}: {exc}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"layerwise lab {args.exercise}: out of memory; choose smaller sizes",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nlayerwise lab {args.exercise}: interrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
     else:

@@ -42,6 +42,11 @@ def _num(v: float) -> str:
     return f"({v:.6g})" if v < 0 else f"{v:.6g}"
 
 
+def _value(v: float) -> str:
+    """A table cell: ten decimals, or scientific notation once that would run long."""
+    return f"{v:.10f}" if abs(v) < 1e6 else f"{v:.10e}"
+
+
 def forward(x=(1.0, 2.0), W1=((0.1, 0.2), (0.3, 0.4)), b1=(0.1, 0.1),
             W2=((0.5, 0.6), (0.7, 0.8)), b2=(0.2, 0.2), out=None, progress=False) -> LabResult:
     """Exercise 1: the forward pass of a small ReLU/softmax network, by hand and by layerwise.
@@ -71,13 +76,22 @@ def forward(x=(1.0, 2.0), W1=((0.1, 0.2), (0.3, 0.4)), b1=(0.1, 0.1),
     W2 = _matrix(W2, "W2", W1.shape[1])
     b2 = _vector(b2, "b2", W2.shape[1])
 
+    for what, value in (("x", x), ("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2)):
+        if not np.isfinite(value).all():
+            raise ValueError(f"forward lab: {what} must be finite, got {value.tolist()}")
     with task(progress, "forward", 3) as step:
         net = nn.Sequential(nn.Dense(W1.shape[0], W1.shape[1], "relu", dtype=np.float64),
                             nn.Dense(W2.shape[0], W2.shape[1], "softmax", dtype=np.float64))
         net.load_state_dict({"0.W": W1, "0.b": b1[None], "1.W": W2, "1.b": b2[None]})
-        output = net(x[None]).data[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+            output = net(x[None]).data[0]
         lib = {"Z1": net[0].cache["Z"][0], "A1": net[0].cache["A"][0],
                "Z2": net[1].cache["Z"][0], "output": output}
+        for what in ("Z1", "Z2"):
+            if not np.isfinite(lib[what]).all():
+                raise ValueError(
+                    f"forward lab: {what} = {lib[what].tolist()} overflows float64; choose "
+                    "inputs and weights whose products stay below about 1e308")
         step.advance("layerwise forward pass")
 
         rows, hand = [], {"Z1": [], "A1": [], "Z2": [], "output": []}
@@ -97,9 +111,10 @@ def forward(x=(1.0, 2.0), W1=((0.1, 0.2), (0.3, 0.4)), b1=(0.1, 0.1),
         affine(hand["A1"], W2, b2, 2)
         z2 = hand["Z2"]
         denominator = " + ".join(f"e^{_num(z)}" for z in z2)
-        total = math.fsum(math.exp(z) for z in z2)
+        top = max(z2)  # e^(z - max) / sum e^(z - max): the same ratio, and e^z cannot overflow
+        total = math.fsum(math.exp(z - top) for z in z2)
         for j, z in enumerate(z2):
-            hand["output"].append(math.exp(z) / total)
+            hand["output"].append(math.exp(z - top) / total)
             rows.append((f"y_{j + 1}", f"e^{_num(z)} / ({denominator})", hand["output"][-1],
                          lib["output"][j]))
         step.advance("hand formulas")
@@ -110,7 +125,7 @@ def forward(x=(1.0, 2.0), W1=((0.1, 0.2), (0.3, 0.4)), b1=(0.1, 0.1),
         table = Table(
             "Each value by hand and from layerwise (float64)",
             ["value", "hand formula", "by hand", "layerwise", "match"],
-            [(name, formula, f"{h:.10f}", f"{v:.10f}", "yes" if abs(h - v) <= 1e-12 else "NO")
+            [(name, formula, _value(h), _value(v), "yes" if abs(h - v) <= 1e-12 else "NO")
              for name, formula, h, v in rows],
         )
         predicted = int(np.argmax(output))

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autodiff.tensor import Tensor
-from ._common import LabResult, Table, new_figure, save_figure, task
+from ._common import LabResult, Table, check_sizes, new_figure, save_figure, task
 
 __all__ = ["losses"]
 
@@ -63,6 +63,7 @@ def losses(n_points: int = 99, low: float = 0.01, high: float = 0.99, out=None,
         raise ValueError(f"losses lab: n_points must be an integer >= 2, got {n_points!r}")
     if not 0 < low < high < 1:
         raise ValueError(f"losses lab: need 0 < low < high < 1, got low={low}, high={high}")
+    check_sizes("losses", predictions=int(n_points))
 
     with task(progress, "losses", 3) as step:
         y_hat = np.linspace(low, high, int(n_points))

@@ -8,7 +8,7 @@ from .. import functional as F
 from .. import nn, optim
 from ..autodiff.tensor import Tensor
 from ..training import fit
-from ._common import LabResult, Table, chapter_rng, new_figure, save_figure, task
+from ._common import LabResult, Table, chapter_rng, check_sizes, new_figure, save_figure, task
 
 __all__ = ["LOSSES", "huber", "make_outlier_data"]
 
@@ -103,6 +103,7 @@ def huber(n_samples: int = 60, n_outliers: int = 6, outlier_shift: float = 12.0,
         )
     if not delta > 0:
         raise ValueError(f"huber lab: delta must be > 0, got {delta}")
+    check_sizes("huber", data=n_samples)
 
     with task(progress, "huber", len(LOSSES) + 2) as step:
         errors = np.linspace(-4.0, 4.0, 161)

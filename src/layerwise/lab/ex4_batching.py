@@ -9,7 +9,16 @@ import numpy as np
 
 from .. import data, nn
 from ..autodiff.tensor import no_grad
-from ._common import LabResult, Table, chapter_rng, new_figure, save_figure, task
+from ._common import (
+    LabResult,
+    Table,
+    chapter_rng,
+    check_sizes,
+    network_counts,
+    new_figure,
+    save_figure,
+    task,
+)
 
 __all__ = ["batching"]
 
@@ -79,6 +88,8 @@ def batching(n_samples: int = 1000, n_features: int = 10, hidden=(64, 64), n_out
     for name, v in (("n_samples", n_samples), ("n_features", n_features),
                     ("n_outputs", n_outputs), ("repeats", repeats), ("threads", threads or 1)):
         _positive_ints([v], name)
+    sizes = [n_features, *hidden, n_outputs]
+    check_sizes("batching", **network_counts(sizes, n_samples))
 
     rng = chapter_rng(seed)
     X = rng.standard_normal((n_samples, n_features)).astype(np.float32)

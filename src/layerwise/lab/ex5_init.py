@@ -7,7 +7,16 @@ import numpy as np
 from .. import nn
 from ..autodiff.tensor import no_grad
 from ..init import METHODS
-from ._common import LabResult, Table, chapter_rng, new_figure, save_figure, task
+from ._common import (
+    LabResult,
+    Table,
+    chapter_rng,
+    check_sizes,
+    network_counts,
+    new_figure,
+    save_figure,
+    task,
+)
 
 __all__ = ["init"]
 
@@ -61,6 +70,7 @@ def init(layer_sizes=(100, 100, 100, 100, 10), methods=("zeros", "random", "xavi
         raise ValueError(
             f"init lab: activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
         )
+    check_sizes("init", **network_counts(sizes, n_samples))
 
     stats, activations = {}, {}
     with task(progress, "init", len(methods) + int(out is not None)) as step:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import graph as lw_graph
 from .. import nn
 from ..graph.trace import shape_text
-from ._common import LabResult, Table, chapter_rng, task
+from ._common import LabResult, Table, chapter_rng, check_sizes, network_counts, task
 
 __all__ = ["graph"]
 
@@ -47,6 +47,7 @@ def graph(layer_sizes=(2, 3, 2), batch_size: int = 1, hidden_activation: str = "
     """
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"graph lab: batch_size must be a positive integer, got {batch_size!r}")
+    check_sizes("graph", **network_counts([int(n) for n in layer_sizes], int(batch_size)))
     with task(progress, "graph", 2 + int(out is not None)) as step:
         rng = chapter_rng(seed)
         model = nn.MLP(layer_sizes, hidden_activation, output_activation, rng=rng)

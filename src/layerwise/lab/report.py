@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-import base64
 import html
+import importlib.util
 import inspect
 import json
 import os
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import LabResult, Progress, Table, _numeric
+from ..display import figure_html, lab_report_mimebundle, lab_table_html
+from ._common import LabResult, Progress, Table, output_folder
 from .ex1_forward import forward
 from .ex2_losses import losses
 from .ex3_huber import huber
@@ -27,7 +28,8 @@ from .ex4_batching import batching
 from .ex5_init import init
 from .ex6_graph import graph
 
-__all__ = ["EXERCISES", "LabReport", "run_all", "write_html"]
+__all__ = ["DOCS_URL", "DOCUMENTED", "EXERCISES", "LabReport", "docs_link", "run_all",
+           "write_html"]
 
 EXERCISES = {
     "forward": forward,
@@ -38,6 +40,42 @@ EXERCISES = {
     "graph": graph,
 }
 """The chapter's exercises in order, by command name."""
+
+DOCUMENTED = {
+    "forward": ["lw.nn.Dense", "lw.nn.Sequential", "lw.F.relu", "lw.F.softmax"],
+    "losses": ["lw.F.mse_loss", "lw.F.binary_cross_entropy", "lw.F.sigmoid", "lw.Tensor"],
+    "huber": ["lw.F.huber_loss", "lw.F.mse_loss", "lw.F.mae_loss", "lw.nn.Linear",
+              "lw.optim.SGD", "lw.fit"],
+    "batching": ["lw.data.batches", "lw.MLP", "lw.no_grad"],
+    "init": ["lw.init.initialize_weights", "lw.MLP"],
+    "graph": ["lw.graph.trace", "lw.graph.Graph", "lw.MLP"],
+}
+"""The public names each exercise uses; the report links each to its reference page."""
+
+DOCS_URL = "../site/"
+"""Where the report looks for the documentation site by default: ``site/`` beside the report's
+folder, which is where ``make docs`` and ``make run`` put them at the repository root."""
+
+
+def docs_link(name: str, docs_url: str = DOCS_URL) -> str:
+    """The address of ``name`` (as a user writes it: ``lw.F.relu``, ``lw.MLP``) on the site.
+
+    A name in a module (``lw.nn.Dense``) is on that module's reference page, a top-level name
+    (``lw.MLP``) on the ``layerwise`` page; the anchor is the full dotted path, as
+    mkdocstrings writes it.
+
+    >>> docs_link("lw.F.relu")
+    '../site/reference/functional.html#layerwise.functional.relu'
+    >>> docs_link("lw.MLP", "https://example.org/docs/")
+    'https://example.org/docs/reference/layerwise.html#layerwise.MLP'
+    """
+    dotted = name.removeprefix("lw.")
+    if dotted.startswith("F."):  # lw.F is lw.functional
+        dotted = "functional." + dotted[2:]
+    path = "layerwise." + dotted
+    module = path.split(".")[1]
+    page = module if importlib.util.find_spec(f"layerwise.{module}") else "layerwise"
+    return f"{docs_url}reference/{page}.html#{path}"
 
 
 @dataclass
@@ -60,8 +98,13 @@ class LabReport:
 
     __str__ = summary
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the printed summaries as text; each exercise in one line as HTML."""
+        return lab_report_mimebundle(self, include, exclude)
 
-def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> LabReport:
+
+def run_all(out="lab-report", seed: int = 42, options=None, progress=None,
+            docs_url: str | None = DOCS_URL) -> LabReport:
     """Run every exercise and write ``out/index.html``, ``out/results.json``, ``out/figures/``.
 
     Args:
@@ -69,6 +112,8 @@ def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> La
         seed: passed to every exercise that draws random numbers.
         options: per-exercise keyword arguments, e.g. ``{'batching': {'repeats': 3}}``.
         progress: True, False or None (show when stderr is a terminal), or a ``Progress``.
+        docs_url: the documentation site's address, relative to ``out`` or absolute (default
+            ``../site/``: the site built beside the report); None leaves the links out.
 
     Returns:
         A ``LabReport``; ``report['init']`` is that exercise's ``LabResult``.
@@ -78,7 +123,9 @@ def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> La
     if unknown:
         raise ValueError(f"lab all: unknown exercises in options: {unknown}; "
                          f"known: {', '.join(EXERCISES)}")
-    out = Path(out)
+    out = output_folder(out)
+    if (out / "figures").exists():
+        output_folder(out / "figures")
     figures = out / "figures"
     reporter = progress if isinstance(progress, Progress) else Progress(progress)
     results = {}
@@ -102,7 +149,7 @@ def run_all(out="lab-report", seed: int = 42, options=None, progress=None) -> La
     results_json = out / "results.json"
     payload = {**meta, "exercises": {n: _relative(r.to_dict(), out) for n, r in results.items()}}
     results_json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    index = write_html(results, out / "index.html", meta)
+    index = write_html(results, out / "index.html", meta, docs_url=docs_url)
     return LabReport(out, index, results_json, results)
 
 
@@ -146,32 +193,13 @@ nav ol { padding-left: 1.4em; }
 """
 
 
-def _table_html(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    body = []
-    for row in table.rows:
-        cells = "".join(
-            f'<td class="num">{html.escape(str(c))}</td>' if _numeric(str(c))
-            else f"<td>{html.escape(str(c))}</td>" for c in row)
-        body.append(f"<tr>{cells}</tr>")
-    return (f"<table><caption>{html.escape(table.title)}</caption><thead><tr>{head}</tr>"
-            f"</thead><tbody>{''.join(body)}</tbody></table>")
+def write_html(results: dict, path, meta: dict | None = None,
+               docs_url: str | None = DOCS_URL) -> Path:
+    """Write the report for ``{name: LabResult}`` to ``path``; returns the path.
 
-
-def _figure_html(caption: str, path) -> str:
-    path = Path(path)
-    if path.suffix.lower() == ".svg":
-        svg = path.read_text(encoding="utf-8")
-        svg = svg[svg.index("<svg"):]  # drop any XML prolog: not allowed inside HTML
-        body = svg
-    else:
-        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-        body = f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(caption)}">'
-    return f"<figure>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def write_html(results: dict, path, meta: dict | None = None) -> Path:
-    """Write the report for ``{name: LabResult}`` to ``path``; returns the path."""
+    Each exercise links the functions it uses (``DOCUMENTED``) to their reference pages on
+    the documentation site at ``docs_url`` (see ``run_all``); None leaves the links out.
+    """
     path = Path(path)
     meta = meta or {}
     esc = html.escape
@@ -189,20 +217,24 @@ def write_html(results: dict, path, meta: dict | None = None) -> Path:
         + esc(", ".join(f"{k} {v}" for k, v in meta.items())) + "</p></header>",
         "<nav><ol>" + "".join(f'<li><a href="#{esc(n)}">{esc(r.title)}</a></li>'
                               for n, r in results.items()) + "</ol></nav>",
-        _table_html(overview),
+        lab_table_html(overview),
     ]
     for name, r in results.items():
         parts.append(f'<section id="{esc(name)}"><h2>{esc(r.title)}</h2>')
         parts.append(f"<blockquote>{esc(r.question)}</blockquote>")
         if r.headline:
             parts.append(f'<p class="headline">{esc(r.headline)}</p>')
-        parts += [_table_html(t) for t in r.tables]
+        parts += [lab_table_html(t) for t in r.tables]
         parts += [f"<p>{esc(note)}</p>" for note in r.notes]
-        parts += [_figure_html(caption, p) for caption, p in r.figures.items()]
+        parts += [figure_html(caption, p) for caption, p in r.figures.items()]
         if r.files:
             parts.append("<p>Also written: " + ", ".join(
                 f"<code>{esc(os.path.relpath(p, path.parent))}</code> ({esc(c)})"
                 for c, p in r.files.items()) + "</p>")
+        if docs_url is not None and DOCUMENTED.get(name):
+            parts.append('<p class="docs">Reference: ' + ", ".join(
+                f'<a href="{esc(docs_link(n, docs_url))}"><code>{esc(n)}</code></a>'
+                for n in DOCUMENTED[name]) + "</p>")
         parts.append(f"<details><summary>Printed summary (<code>layerwise lab {esc(name)}"
                      f"</code>)</summary><pre>{esc(r.summary())}</pre></details></section>")
     parts.append(

@@ -9,6 +9,8 @@ this file: declaring one in ``lw.functional`` is enough.
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 
 from ..functional.activations import ACTIVATIONS
 from .module import Module, register
@@ -40,7 +42,8 @@ class Activation(Module):
                              f"{', '.join(sorted(unknown))} (its parameters: "
                              f"{', '.join(decl.params) or 'none'})")
         self.name = decl.name
-        self.params = {**decl.params, **params}
+        self.params = {**decl.params,
+                       **{k: _checked(decl.name, k, v, decl.params[k]) for k, v in params.items()}}
         self.fn = decl.obj
 
     @property
@@ -92,6 +95,23 @@ class Activation(Module):
         params = {k: getattr(module, decl.torch_args.get(k, k)) for k in decl.params}
         made = _CLASSES.get(decl.name)
         return made(**params) if made else Activation(decl.name, **params)
+
+
+def _checked(name: str, key: str, value, default):
+    """A parameter of the type its default has (a finite float, an int of sane size, ...):
+    hyper-parameters also come from files, so NaN, huge axes and wrong types stop here."""
+    kind = type(default)
+    if kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and math.isfinite(value):
+        return float(value)
+    if kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+            and abs(value) < 2**31:
+        return int(value)
+    if kind in (bool, str) and isinstance(value, kind) or default is None:
+        return value
+    what = "a finite number" if kind is float else f"a {kind.__name__}"
+    raise ValueError(f"activation {name!r}: {key} must be {what} like its default "
+                     f"{default!r}, got {value!r}")
 
 
 def _activation_class(decl) -> type:

@@ -329,6 +329,12 @@ class Module:
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the repr as text, an HTML table of layers, shapes and parameters."""
+        from ..display import module_mimebundle
+
+        return module_mimebundle(self, include, exclude)
+
 
 def _takes_any(params) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["History"]
 
 
@@ -51,40 +49,27 @@ class History:
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items())
         return f"History({len(self.epoch)} epochs{', last: ' + last if last else ''})"
 
-    def plot(self, path="history.png", title: str | None = None, dpi: int = 100):
-        """Draw the losses (and accuracies, if any) per epoch and write the picture to ``path``.
+    def plot(self, path=None, title: str | None = None, dpi: int = 100):
+        """Draw the losses (and accuracies, if any) per epoch.
 
-        The format follows the suffix (``.png``, ``.svg``, ``.pdf``); no window is opened and
-        the global matplotlib backend is left alone. With early stopping, a dotted line marks
-        the epoch whose weights were kept. Needs matplotlib (``pip install 'layerwise[plot]'``).
+        Validation curves are dashed; with early stopping a dotted line marks the epoch whose
+        weights were kept. No window is opened and the global matplotlib backend is left
+        alone. Needs matplotlib (``pip install 'layerwise[plot]'``).
+
+        Args:
+            path: None (write nothing and return the matplotlib ``Figure``, which Jupyter
+                shows), or a file to write, its format by suffix (``.png``, ``.svg``, ``.pdf``).
 
         Returns:
-            ``path``.
+            the ``Figure`` without ``path``; ``path`` with one.
         """
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            raise ImportError("History.plot needs matplotlib: pip install 'layerwise[plot]'"
-                              ) from None
-        if not self.epoch:
-            raise ValueError("History.plot: there is nothing to plot (no epoch was recorded)")
-        groups = [[k for k in self.history if not k.endswith("accuracy")],
-                  [k for k in self.history if k.endswith("accuracy")]]
-        groups = [g for g in groups if g]
-        fig = Figure(figsize=(5.5 * len(groups), 4), dpi=dpi, layout="constrained")
-        epochs = np.asarray(self.epoch) + 1
-        for axes, keys in zip(fig.subplots(1, len(groups), squeeze=False)[0], groups):
-            for key in keys:
-                axes.plot(epochs, self.history[key], marker="." if len(epochs) < 30 else None,
-                          linestyle="--" if key.startswith("val_") else "-", label=key)
-            if self.best_epoch is not None:
-                axes.axvline(self.best_epoch + 1, color="grey", linestyle=":",
-                             label="kept weights")
-            axes.set_xlabel("epoch")
-            axes.set_ylabel("accuracy" if keys[0].endswith("accuracy") else "loss")
-            axes.grid(alpha=0.3)
-            axes.legend()
-        if title:
-            fig.suptitle(title)
-        fig.savefig(path)
-        return path
+        from ..display import plot_history
+
+        figure = plot_history(self, path, title=title, dpi=dpi)
+        return figure if path is None else path
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter shows the curves (SVG) with the repr as text."""
+        from ..display import history_mimebundle
+
+        return history_mimebundle(self, include, exclude)

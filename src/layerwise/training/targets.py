@@ -4,6 +4,7 @@ checks ``fit`` and ``evaluate`` make before the first step, and how accuracy is 
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
@@ -132,6 +133,7 @@ def check_targets(model, loss, X, y, where: str):
     if kind == "binary" and (np.min(y) < 0 or np.max(y) > 1):
         raise ValueError(f"{where}: {name} needs targets in [0, 1]; y ranges over "
                          f"[{np.min(y)}, {np.max(y)}]")
+    _warn_if_the_output_does_not_fit(decl, out.data, name, where)
     try:
         with no_grad():
             value = loss(np.asarray(y[:2]), out)
@@ -145,6 +147,22 @@ def check_targets(model, loss, X, y, where: str):
             "(use reduction='mean')"
         )
     return decl
+
+
+def _warn_if_the_output_does_not_fit(decl, out: np.ndarray, name: str, where: str) -> None:
+    """Warn, with the fix, where the model's output cannot be what the loss takes: trained as
+    it is, the model would learn badly or not at all (issue 14: silent wrong models)."""
+    if decl is None or not out.size:
+        return
+    if decl.predictions in ("logits", "binary_logits") and out.shape[-1] > 1 \
+            and np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1):
+        warnings.warn(f"{where}: {name} takes logits, but the model's outputs are "
+                      "probabilities (each row sums to 1), so softmax would be applied twice; "
+                      "build the model with output_activation='none'", UserWarning, stacklevel=3)
+    elif out.shape[-1] == 1 and np.all(out == 1.0):
+        warnings.warn(f"{where}: the model's single output is always 1 (a softmax over one "
+                      f"unit?), so {name} cannot train it; use output_activation='none' (or "
+                      "'sigmoid' for a probability)", UserWarning, stacklevel=3)
 
 
 def _forward(model, X):
