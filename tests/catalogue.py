@@ -85,6 +85,42 @@ def _torch_reversed(x):
     return x.permute(tuple(reversed(range(x.ndim))))
 
 
+@st.composite
+def _feature_shapes(draw, n_params, min_rows):
+    rows, features = draw(st.integers(min_rows, 4)), draw(st.integers(1, 4))
+    return ((rows, features),) + ((features,),) * n_params
+
+
+def _features(n_params, min_rows=1) -> Shapes:
+    """``x (N, C)`` and ``n_params`` per-feature vectors ``(C,)`` (normalisation layers)."""
+    return Shapes(_feature_shapes(n_params, min_rows), ((4, 3),) + ((3,),) * n_params)
+
+
+def _dropout_mask(shape, p, seed):
+    """The mask lw.F.dropout(p, rng=seed) draws, scaled, as a torch tensor."""
+    keep = np.asarray(np.random.default_rng(seed).random(tuple(shape))) >= p
+    return torch.from_numpy(np.asarray(keep / (1 - p)))
+
+
+def _class_weights(x) -> np.ndarray:
+    """Distinct non-negative weights, one per class (the last axis of ``x``)."""
+    return np.linspace(0.0, 2.0, x.shape[-1]) + 0.25
+
+
+def _torch_class_weights(x):
+    return torch.from_numpy(_class_weights(x))
+
+
+def _ignoring(labels, ignore_index=-100):
+    """Every third label (from the second) replaced by ``ignore_index``; the first one is
+    class 0, always counted, so a mean never divides by zero (that case is tested apart)."""
+    is_torch = torch is not None and isinstance(labels, torch.Tensor)
+    y = np.asarray(labels.numpy() if is_torch else labels)
+    y = np.where(np.arange(y.size).reshape(y.shape) % 3 == 1, ignore_index, y)
+    y.flat[0] = 0  # a label that counts (the rows here never ignore class 0)
+    return torch.from_numpy(y) if is_torch else y
+
+
 MIN2 = {"min_dims": 2, "min_side": 2, "example": (3, 4)}  # shape options for one(...)
 ROWS = {"min_dims": 1, "example": (3, 4)}
 BLOCK = {"min_dims": 3, "max_dims": 3, "example": (2, 3, 4)}
@@ -237,6 +273,86 @@ CATALOGUE = [
             lambda y, x, reduction: torch.nn.CrossEntropyLoss(
                 reduction=reduction, label_smoothing=0.2)(x, y),
             (TARGET_PROBS, WIDE), classes()),
+    # ------------------------------------------------- wave-2 activations (issue 10)
+    Case("gelu", F.gelu, lambda x: torch.nn.functional.gelu(x), (WIDE,), one()),
+    Case("gelu(approximate='tanh')", lambda x: F.gelu(x, approximate="tanh"),
+         lambda x: torch.nn.functional.gelu(x, approximate="tanh"), (WIDE,), one()),
+    Case("silu", F.silu, lambda x: torch.nn.functional.silu(x), (WIDE,), one()),
+    Case("elu", F.elu, lambda x: torch.nn.functional.elu(x), (WIDE,), one()),
+    Case("elu(alpha=0.5)", lambda x: F.elu(x, alpha=0.5),
+         lambda x: torch.nn.functional.elu(x, alpha=0.5), (WIDE,), one()),
+    Case("selu", F.selu, lambda x: torch.nn.functional.selu(x), (WIDE,), one()),
+    Case("softplus", F.softplus, lambda x: torch.nn.functional.softplus(x), (WIDE,), one()),
+    Case("softplus(beta=2, threshold=15)", lambda x: F.softplus(x, beta=2.0, threshold=15.0),
+         lambda x: torch.nn.functional.softplus(x, beta=2.0, threshold=15.0), (WIDE,), one()),
+    Case("softplus(threshold=1): the linear part", lambda x: F.softplus(x, threshold=1.0),
+         lambda x: torch.nn.functional.softplus(x, threshold=1.0), (WIDE,), one(),
+         smooth=False),
+    Case("mish", F.mish, lambda x: torch.nn.functional.mish(x), (WIDE,), one()),
+    # ------------------------------------------------- wave-2 layers' functions (issue 10)
+    Case("layer_norm", lambda x, w, b: F.layer_norm(x, x.shape[-1], w, b),
+         lambda x, w, b: torch.nn.functional.layer_norm(x, (x.shape[-1],), w, b),
+         (REAL, REAL, REAL), _features(2)),
+    Case("layer_norm(2 axes, no affine)", lambda x: F.layer_norm(x, x.shape[-2:]),
+         lambda x: torch.nn.functional.layer_norm(x, x.shape[-2:]), (REAL,), one(**BLOCK)),
+    Case("batch_norm(training)", lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+         lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, True),
+         (REAL, REAL, REAL), _features(2, min_rows=3)),
+    Case("batch_norm(eval)", lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b),
+         lambda x, m, v, w, b: torch.nn.functional.batch_norm(x, m, v, w, b),
+         (REAL, CONST, Arg("positive", False), REAL, REAL), _features(4)),
+    Case("dropout(p=0.3, rng=0)", lambda x: F.dropout(x, 0.3, rng=0),
+         lambda x: x * _dropout_mask(x.shape, 0.3, seed=0), (REAL,), one()),
+    Case("dropout(eval)", lambda x: F.dropout(x, 0.3, training=False),
+         lambda x: torch.nn.functional.dropout(x, 0.3, training=False), (REAL,), one()),
+    # ---------------------------------------------------- wave-2 losses (issue 10)
+    *losses("cross_entropy(labels, weight)",
+            lambda y, x, reduction: F.cross_entropy(y, x, weight=_class_weights(x),
+                                                    reduction=reduction),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                _torch_class_weights(x), reduction=reduction)(x, y),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(labels, ignore_index=-100)",
+            lambda y, x, reduction: F.cross_entropy(_ignoring(y), x, reduction=reduction),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(reduction=reduction)(
+                x, _ignoring(y)),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(labels, weight, ignore_index=3, label_smoothing=0.2)",
+            lambda y, x, reduction: F.cross_entropy(
+                _ignoring(y, 3), x, 0.2, reduction, _class_weights(x), ignore_index=3),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                _torch_class_weights(x), ignore_index=3, reduction=reduction,
+                label_smoothing=0.2)(x, _ignoring(y, 3)),
+            (LABELS, WIDE), classes()),
+    *losses("cross_entropy(probabilities, weight, label_smoothing=0.1)",
+            lambda y, x, reduction: F.cross_entropy(y, x, 0.1, reduction, _class_weights(x)),
+            lambda y, x, reduction: torch.nn.CrossEntropyLoss(
+                _torch_class_weights(x), reduction=reduction, label_smoothing=0.1)(x, y),
+            (TARGET_PROBS, WIDE), classes()),
+    *losses("nll_loss", F.nll_loss,
+            lambda y, x, reduction: torch.nn.NLLLoss(reduction=reduction)(x, y),
+            (LABELS, WIDE), classes(max_dims=2)),
+    *losses("nll_loss(weight, ignore_index=1)",
+            lambda y, x, reduction: F.nll_loss(_ignoring(y, 1), x, _class_weights(x), 1,
+                                               reduction),
+            lambda y, x, reduction: torch.nn.NLLLoss(
+                _torch_class_weights(x), ignore_index=1, reduction=reduction)(
+                x, _ignoring(y, 1)),
+            (LABELS, WIDE), classes(max_dims=2)),
+    *[row for r in (*REDUCTIONS, "batchmean") for row in (
+        Case(f"kl_div[{r}]", functools.partial(F.kl_div, reduction=r),
+             lambda y, x, r=r: torch.nn.KLDivLoss(reduction=r)(x, y),
+             (TARGET_PROBS, REAL), classes()),
+        Case(f"kl_div(log_target)[{r}]", functools.partial(F.kl_div, reduction=r,
+                                                         log_target=True),
+             lambda y, x, r=r: torch.nn.KLDivLoss(reduction=r, log_target=True)(x, y),
+             (CONST, REAL), classes()))],
+    *losses("binary_cross_entropy_with_logits(pos_weight)",
+            lambda y, x, reduction: F.binary_cross_entropy_with_logits(
+                y, x, reduction, pos_weight=_class_weights(x)),
+            lambda y, x, reduction: torch.nn.BCEWithLogitsLoss(
+                reduction=reduction, pos_weight=_torch_class_weights(x))(x, y),
+            (BINARY, WIDE), same(2)),
 ]
 
 NAMES = [case.name for case in CATALOGUE]

@@ -21,4 +21,9 @@ MODULES = {
     "MLP": (lambda dtype: lw.MLP([4, 8, 3], rng=0, dtype=dtype), (5, 4)),
     "Standardize": (lambda dtype: lw.nn.Standardize(4, dtype=dtype), (5, 4)),
     "Activation": (lambda dtype: lw.nn.Activation("leaky_relu", negative_slope=0.2), (5, 4)),
+    # issue 10's layers (Dropout compares in eval mode: its masks are random)
+    "Dropout": (lambda dtype: lw.nn.Dropout(0.3, rng=0), (5, 4)),
+    "LayerNorm": (lambda dtype: lw.nn.LayerNorm(4, dtype=dtype), (5, 4)),
+    "BatchNorm1d": (lambda dtype: lw.nn.BatchNorm1d(4, dtype=dtype), (5, 4)),
+    "Flatten": (lambda dtype: lw.nn.Flatten(), (5, 2, 2)),
 }

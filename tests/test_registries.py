@@ -159,8 +159,11 @@ def test_loss_equals_its_pytorch_counterpart(decl):
     y, logits = targets_for(decl)
     activation = lw.tasks.output_activation(decl)
     out = lw.F.ACTIVATIONS[activation](logits).data
-    ours = getattr(lw.nn, decl.module)()(y, out)
-    theirs = getattr(torch.nn, decl.torch)()(torch.from_numpy(out), torch.from_numpy(y))
+    module = getattr(lw.nn, decl.module)()
+    ours = module(y, out)
+    # the same reduction (KLDivLoss's default here is 'batchmean', PyTorch's 'mean')
+    theirs = getattr(torch.nn, decl.torch)(reduction=module.reduction)(
+        torch.from_numpy(out), torch.from_numpy(y))
     np.testing.assert_allclose(float(ours), theirs.item(), rtol=1e-10)
 
 
@@ -196,10 +199,11 @@ def test_module_saves_loads_and_rebuilds_from_its_config(name, dtype, tmp_path):
     for p in module.parameters():
         p.data[...] = np.random.default_rng(1).normal(size=p.shape)
     x = inputs(shape, dtype)
+    module(x)  # in training mode: running statistics (buffers) move, and must be saved
     lw.save(module, tmp_path / "m.safetensors")
     loaded = lw.load(tmp_path / "m.safetensors")
     assert type(loaded) is type(module) and repr(loaded) == repr(module)
-    np.testing.assert_array_equal(loaded(x).data, module(x).data)
+    np.testing.assert_array_equal(loaded.predict(x), module.predict(x))  # eval: no dropout
     rebuilt = type(module).from_config(module.get_config())
     assert repr(rebuilt) == repr(module)
     assert serialization.dumps(rebuilt) != b""  # configs are JSON all the way down
@@ -221,8 +225,9 @@ def test_module_converts_to_pytorch_or_says_why_not(name):
     make, shape = MODULE_ROWS[name]
     module = make(np.float64)
     x = inputs(shape)
-    t = lw.interop.to_torch(module)
-    np.testing.assert_allclose(t(torch.from_numpy(x)).detach().numpy(), module(x).data,
+    module(x)  # in training mode: running statistics (buffers) move, and must convert
+    t = lw.interop.to_torch(module).eval()  # eval: no dropout
+    np.testing.assert_allclose(t(torch.from_numpy(x)).detach().numpy(), module.predict(x),
                                rtol=1e-10, atol=1e-12)
 
 

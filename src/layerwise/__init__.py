@@ -6,8 +6,9 @@
 (2, 3)
 """
 
-from . import functional, init, nn
+from . import callbacks, functional, init, nn
 from .autodiff import GradcheckError, Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
+from .checkpoint import load_checkpoint, save_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
 from .functional.activations import register_activation
 from .nn import MLP
@@ -25,6 +26,7 @@ __all__ = [
     "GradcheckError",
     "History",
     "Tensor",
+    "callbacks",
     "datasets",
     "enable_grad",
     "fit",
@@ -35,10 +37,12 @@ __all__ = [
     "interop",
     "is_grad_enabled",
     "load",
+    "load_checkpoint",
     "nn",
     "no_grad",
     "register_activation",
     "save",
+    "save_checkpoint",
     "set_default_dtype",
     "summary",
 ]

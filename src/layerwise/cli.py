@@ -141,6 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
                             "and keep the best weights")
     train.add_argument("--no-standardize", dest="standardize", action="store_false",
                        help="train on the raw features")
+    train.add_argument("--dropout", type=fraction, default=0.0, metavar="P",
+                       help="dropout after each hidden layer, in [0, 1) (default: 0)")
+    train.add_argument("--norm", choices=("batch", "layer"),
+                       help="batch or layer normalisation in each hidden layer")
+    train.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES),
+                       help="learning-rate schedule: cosine (to 0 over the epochs), step "
+                            "(x0.1 every third of them), onecycle (per batch), plateau (x0.5 "
+                            "when the validation loss stalls)")
+    train.add_argument("--class-weight", choices=("balanced",),
+                       help="weigh each class by n / (classes * its count)")
+    train.add_argument("--checkpoint", metavar="DIR",
+                       help=f"after every epoch, write the training state to "
+                            f"DIR/{CHECKPOINT_FILE} (for --resume)")
+    train.add_argument("--resume", type=existing_file, metavar="CHECKPOINT",
+                       help="continue the training saved in CHECKPOINT (give the same options "
+                            "as the first run; --epochs is the total)")
     train.add_argument("--out", type=output_file, metavar="FILE",
                        help="write the trained model here (.safetensors)")
     train.add_argument("--plot", type=output_file, metavar="FILE",
@@ -307,20 +323,27 @@ def _train(args):
         X_train, y_train, X_val, y_val = X, y, None, None
     network = lw.MLP([X.shape[1], *args.layers, tasks.output_size(decl, classes)],
                      hidden_activation=args.activation,
-                     output_activation=tasks.output_activation(decl), rng=rng)
+                     output_activation=tasks.output_activation(decl), rng=rng,
+                     dropout=args.dropout, norm=args.norm)
     scaling = (lw.nn.Standardize.from_data(X_train) if args.standardize
                else lw.nn.Standardize(X.shape[1], dtype=X.dtype))
     model = lw.nn.Sequential(scaling, network)
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args)
     loss = getattr(lw.nn, decl.module)()
     validation = None if X_val is None else (X_val, y_val)
+    callbacks, schedule = _training_callbacks(args, optimizer, rng, len(X_train))
+    initial_epoch = _resume(args, model, optimizer, schedule, rng)
     try:  # a diverging run ends in one line (NonFiniteLossError), not NumPy's warnings first
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             history = lw.fit(model, X_train, y_train, loss, optimizer,
                              args.epochs, args.batch_size, validation_data=validation,
-                             rng=rng, progress=not args.quiet, early_stopping=args.patience)
+                             rng=rng, progress=not args.quiet, early_stopping=args.patience,
+                             callbacks=callbacks, class_weight=args.class_weight,
+                             initial_epoch=initial_epoch)
     except (ValueError, FloatingPointError) as err:
         raise CommandError(str(err)) from None
+    if args.checkpoint:
+        print(f"checkpoint written to {os.path.join(args.checkpoint, CHECKPOINT_FILE)}")
 
     scores = {"training": lw.training.evaluate(model, X_train, y_train, loss)}
     if X_val is not None:
@@ -344,6 +367,89 @@ def _train(args):
             raise CommandError(f"cannot write {args.plot}: {err}") from None
         print(f"training curves written to {args.plot}")
     return 0
+
+
+LR_SCHEDULES = {"cosine": "epoch", "step": "epoch", "onecycle": "batch", "plateau": "epoch"}
+CHECKPOINT_FILE = "checkpoint.safetensors"
+# the options a resumed run must repeat: they decide the model, the data and the schedule
+_RESUMED_OPTIONS = ("data", "target", "layers", "activation", "loss", "optimizer", "dropout",
+                    "norm", "seed", "val_split", "standardize", "lr_schedule", "batch_size")
+
+
+def _schedule(name, optimizer, args, n_rows):
+    from .optim import lr_scheduler
+
+    if name == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    if name == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=max(1, args.epochs // 3), gamma=0.1)
+    if name == "onecycle":
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=optimizer.lr, epochs=args.epochs,
+                                       steps_per_epoch=math.ceil(n_rows / args.batch_size))
+    return lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
+                                          patience=max(2, args.epochs // 10))
+
+
+def _training_callbacks(args, optimizer, rng, n_rows):
+    """The callbacks for --lr-schedule and --checkpoint, and the schedule (or None)."""
+    from . import callbacks
+
+    found, schedule = [], None
+    if args.lr_schedule:
+        schedule = _schedule(args.lr_schedule, optimizer, args, n_rows)
+        found.append(callbacks.LearningRateScheduler(schedule, per=LR_SCHEDULES[args.lr_schedule]))
+    if args.checkpoint:
+        if os.path.exists(args.checkpoint) and not os.path.isdir(args.checkpoint):
+            raise _UsageError(f"--checkpoint {args.checkpoint} is a file; give a folder")
+        try:
+            os.makedirs(args.checkpoint, exist_ok=True)
+        except OSError as err:
+            raise CommandError(f"cannot make {args.checkpoint}: {err.strerror or err}") from None
+        found.append(callbacks.TrainingCheckpoint(
+            os.path.join(args.checkpoint, CHECKPOINT_FILE), rng=rng, scheduler=schedule,
+            options=_options(args)))
+    return found, schedule
+
+
+def _options(args) -> dict:
+    return {k: getattr(args, k) for k in _RESUMED_OPTIONS}
+
+
+def _resume(args, model, optimizer, schedule, rng) -> int:
+    """Load --resume's checkpoint into the run; returns the epochs already done (0 without)."""
+    if not args.resume:
+        return 0
+    from .checkpoint import load_checkpoint, read_extra, set_rng_state
+
+    try:
+        saved = read_extra(args.resume).get("options", {})
+    except ValueError as err:
+        raise CommandError(f"--resume: {err}") from None
+    now = _json_like(_options(args))
+    differ = [k for k in _RESUMED_OPTIONS if k in saved and saved[k] != now[k]]
+    if differ:
+        was = ", ".join(f"--{k.replace('_', '-')} {saved[k]}" for k in differ)
+        raise CommandError(f"--resume: the checkpoint's run had {was}; give the same options")
+    try:
+        extra = load_checkpoint(args.resume, model, optimizer)
+    except ValueError as err:
+        raise CommandError(f"--resume: {err}") from None
+    set_rng_state(rng, extra["rng"])
+    if schedule is not None and extra.get("scheduler") is not None:
+        schedule.load_state_dict(extra["scheduler"])
+    done = int(extra["epoch"])
+    if done >= args.epochs:
+        raise CommandError(f"--resume: the checkpoint has done {done} epochs already; give "
+                           f"--epochs above {done} (the total)")
+    print(f"resuming after epoch {done}")
+    return done
+
+
+def _json_like(value):
+    """``value`` as it comes back from JSON (tuples as lists)."""
+    import json
+
+    return json.loads(json.dumps(value))
 
 
 # ------------------------------------------------------------------ saved models

@@ -175,7 +175,8 @@ def dumps(model, metadata: dict | None = None) -> bytes:
             header["user"] = json.dumps(metadata, allow_nan=False)
         except (TypeError, ValueError) as err:
             raise ValueError(f"lw.save: metadata must be JSON-serialisable: {err}") from None
-    tensors = {name: np.ascontiguousarray(p).astype(p.dtype.newbyteorder("<"))
+    # (reshape: ascontiguousarray makes 0-d buffers such as num_batches_tracked 1-d)
+    tensors = {name: np.ascontiguousarray(p).reshape(p.shape).astype(p.dtype.newbyteorder("<"))
                for name, p in params}
     return st.numpy.save(tensors, metadata=header)
 

@@ -38,11 +38,14 @@ class Summary:
         rows: list of :class:`SummaryRow`, in call order.
         total_params, trainable_params, non_trainable_params: counts over the whole model.
         param_bytes: memory held by the parameters.
+        buffers: numbers held in buffers (running statistics: saved, not trained), listed
+            on a line of their own when there are any.
         input_shape: the input shape, batch axis first.
     """
 
-    def __init__(self, title, input_shape, rows, total, trainable, param_bytes):
+    def __init__(self, title, input_shape, rows, total, trainable, param_bytes, buffers=0):
         self.title, self.input_shape, self.rows = title, input_shape, rows
+        self.buffers = buffers
         self.total_params, self.trainable_params = total, trainable
         self.non_trainable_params = total - trainable
         self.param_bytes = param_bytes
@@ -65,6 +68,7 @@ class Summary:
             f"Trainable params: {self.trainable_params:,}",
             f"Non-trainable params: {self.non_trainable_params:,}",
             f"Params size: {_size(self.param_bytes)}",
+            *([f"Buffers (saved, not trained): {self.buffers:,}"] if self.buffers else []),
             "-" * rule,
         ])
 
@@ -177,7 +181,8 @@ def summary(model, input_shape) -> Summary:
     title = type(model).__name__ + (f"({model.extra_repr()})" if model.extra_repr() else "")
     return Summary(title, shape, rows, sum(p.size for p in params),
                    sum(p.size for p in params if p.requires_grad),
-                   sum(p.data.nbytes for p in params))
+                   sum(p.data.nbytes for p in params),
+                   sum(b.size for _, b in model.named_buffers()))
 
 
 def _own_params(module) -> list:

@@ -142,9 +142,9 @@ def test_zero_grad_sets_none_and_none_grads_are_skipped():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"lr": float("nan")}, "SGD: lr must be a finite number in (0, inf)"),
+    ({"lr": float("nan")}, "SGD: lr must be a finite number in [0, inf)"),
     ({"lr": float("inf")}, "lr must be a finite number"),
-    ({"lr": 0.0}, "got 0.0"),
+    ({"lr": -1e-9}, "got -1e-09"),
     ({"lr": -1}, "got -1.0"),
     ({"lr": 0.1, "momentum": 1.0}, "momentum must be a finite number in [0, 1)"),
     ({"lr": 0.1, "momentum": -0.1}, "momentum"),

@@ -13,10 +13,12 @@ own with :func:`register_activation`.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..autodiff import ops
 from ..autodiff.ops import _UFUNCS
 from ..autodiff.tensor import Tensor, primitive
 from ..onnx.forms import OnnxOp
@@ -25,14 +27,20 @@ from ..registry import Declaration, Registry
 __all__ = [
     "ACTIVATIONS",
     "activation",
+    "elu",
+    "gelu",
     "get_activation",
     "identity",
     "leaky_relu",
     "log_softmax",
+    "mish",
     "register_activation",
     "relu",
+    "selu",
     "sigmoid",
+    "silu",
     "softmax",
+    "softplus",
     "tanh",
 ]
 
@@ -266,3 +274,135 @@ def get_activation(activation) -> tuple[str, Callable]:
         f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)} "
         "(or pass any callable, or declare one with lw.register_activation)"
     )
+
+
+# ------------------------------------------------------------------ the wave-2 catalogue
+# GELU needs erf (not an lw op) and Softplus a stable form with PyTorch's threshold switch, so
+# they are primitives; SiLU, ELU, SELU and Mish are composed from lw ops (autodiff gives their
+# gradients). None names an ONNX op: ONNX Runtime's CPU provider has no float64 kernel for
+# Gelu, Elu, Selu, Softplus or Mish, so lw.onnx composes them.
+_ERF = None
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf in float64: SciPy's ufunc when installed, else ``math.erf`` element by element."""
+    global _ERF  # chosen once, on first use: import layerwise needs NumPy only
+    if _ERF is None:
+        try:
+            from scipy.special import erf
+        except ImportError:
+            erf = np.frompyfunc(math.erf, 1, 1)
+        _ERF = erf
+    return np.asarray(_ERF(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_TANH_K = math.sqrt(2.0 / math.pi)
+
+
+@activation(module="GELU", torch="GELU")
+@primitive("gelu")
+def gelu(x, approximate="none"):
+    """GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel, 2016).
+
+    ``approximate='none'``: Phi(x) = (1 + erf(x / sqrt 2)) / 2, d/dx = Phi(x) + x phi(x).
+    ``approximate='tanh'``: Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
+    Both equal ``torch.nn.GELU(approximate=...)``.
+
+    >>> import layerwise as lw
+    >>> lw.F.gelu([-1.0, 0.0, 1.0]).data.round(4)
+    array([-0.1587,  0.    ,  0.8413], dtype=float32)
+    """
+    if approximate == "none":
+        cdf = (0.5 * (1.0 + _erf(x * _SQRT_HALF))).astype(x.dtype, copy=False)
+        out = x * cdf
+
+        def backward(g, needs):
+            pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+            return (g * (cdf + x * pdf),)
+    elif approximate == "tanh":
+        t = np.tanh(_GELU_TANH_K * (x + 0.044715 * x**3))
+        out = 0.5 * x * (1 + t)
+
+        def backward(g, needs):
+            inner = _GELU_TANH_K * (1 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner),)
+    else:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return out, backward
+
+
+@activation(module="SiLU", torch="SiLU")
+def silu(x):
+    """SiLU(x) = x sigmoid(x) (also called swish), as ``torch.nn.SiLU``.
+
+    >>> import layerwise as lw
+    >>> lw.F.silu([0.0, 1.0]).data.round(4)
+    array([0.    , 0.7311], dtype=float32)
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x * sigmoid(x)
+
+
+@activation(module="ELU", torch="ELU")
+def elu(x, alpha=1.0):
+    """ELU(x) = x if x > 0 else alpha (exp(x) - 1) (Clevert et al., 2015), as ``torch.nn.ELU``.
+
+    Written as max(x, 0) + alpha (exp(min(x, 0)) - 1): exp never sees a positive argument, so
+    nothing overflows.
+
+    >>> import layerwise as lw
+    >>> lw.F.elu([-1.0, 2.0]).data.round(4)
+    array([-0.6321,  2.    ], dtype=float32)
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return ops.maximum(x, 0.0) + alpha * (ops.exp(ops.minimum(x, 0.0)) - 1.0)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@activation(module="SELU", torch="SELU")
+def selu(x):
+    """SELU(x) = scale ELU(x, alpha), alpha = 1.6733, scale = 1.0507 (Klambauer et al., 2017),
+    as ``torch.nn.SELU``.
+
+    >>> import layerwise as lw
+    >>> lw.F.selu([-1.0, 1.0]).data.round(4)
+    array([-1.1113,  1.0507], dtype=float32)
+    """
+    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+
+
+@activation(module="Softplus", torch="Softplus")
+@primitive("softplus")
+def softplus(x, beta=1.0, threshold=20.0):
+    """Softplus(x) = log(1 + exp(beta x)) / beta, and x where beta x > threshold (PyTorch's
+    switch to the linear function), as ``torch.nn.Softplus``. d/dx = sigmoid(beta x) (1 on the
+    linear part).
+
+    Computed as (max(bx, 0) + log(1 + exp(-|bx|))) / beta, which never overflows.
+
+    >>> import layerwise as lw
+    >>> lw.F.softplus([0.0, 1000.0]).data.tolist()
+    [0.6931471824645996, 1000.0]
+    """
+    bx = x * beta
+    linear = bx > threshold
+    smooth = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+    out = np.where(linear, x, smooth.astype(x.dtype, copy=False))
+    return out, lambda g, needs: (np.where(linear, g, g * _sigmoid(bx)),)
+
+
+@activation(module="Mish", torch="Mish")
+def mish(x):
+    """Mish(x) = x tanh(softplus(x)) (Misra, 2019), as ``torch.nn.Mish``.
+
+    >>> import layerwise as lw
+    >>> lw.F.mish([0.0, 1.0]).data.round(4)
+    array([0.    , 0.8651], dtype=float32)
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x * tanh(softplus(x))

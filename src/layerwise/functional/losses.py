@@ -31,11 +31,13 @@ __all__ = [
     "check_options",
     "cross_entropy",
     "huber_loss",
+    "kl_div",
     "l1_loss",
     "loss",
     "mae_loss",
     "mse_gradient",
     "mse_loss",
+    "nll_loss",
     "reduce",
 ]
 
@@ -89,8 +91,14 @@ def loss(name: str, *, module: str, targets: str, predictions: str, torch: str |
     return declare
 
 
+BATCHMEAN = "batchmean"
+"""One more reduction: the sum divided by the batch size (the length of the first axis), as
+``KLDivLoss``'s (its default here, as PyTorch recommends); any loss accepts it."""
+
+
 def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
-    """Apply a loss reduction: ``'mean'`` over every element, ``'sum'``, or ``'none'``.
+    """Apply a loss reduction: ``'mean'`` over every element, ``'sum'``, ``'none'``, or
+    ``'batchmean'`` (the sum over the batch size).
 
     (Loss functions check their options first with :func:`check_options`.)"""
     if reduction == "mean":
@@ -99,11 +107,14 @@ def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
         return ops.sum(losses)
     if reduction == "none":
         return losses
+    if reduction == BATCHMEAN:
+        return ops.sum(losses) / (losses.shape[0] if losses.ndim else 1)
     raise _unknown_reduction(reduction)
 
 
 def _unknown_reduction(reduction) -> ValueError:
-    return ValueError(f"unknown reduction {reduction!r}; known: {', '.join(REDUCTIONS)}")
+    return ValueError(f"unknown reduction {reduction!r}; known: "
+                      f"{', '.join((*REDUCTIONS, BATCHMEAN))}")
 
 
 def _number_in(lo, hi, lo_open=False, hi_open=False):
@@ -123,8 +134,30 @@ def _number_in(lo, hi, lo_open=False, hi_open=False):
 
 
 def _reduction(value):
-    return None if value in REDUCTIONS else \
-        f"{value!r} is unknown; known: {', '.join(REDUCTIONS)}"
+    return None if value in (*REDUCTIONS, BATCHMEAN) else \
+        f"{value!r} is unknown; known: {', '.join((*REDUCTIONS, BATCHMEAN))}"
+
+
+def _weights(value):
+    """None, or finite non-negative numbers (a per-class vector, or anything broadcastable)."""
+    if value is None:
+        return None
+    try:
+        arr = np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"must be None or numbers, got {type(value).__name__}"
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        return f"must be None or a vector of finite numbers >= 0, got {value!r}"
+    return None
+
+
+def _integer(value):
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return None if ok else f"must be an integer, got {value!r}"
+
+
+def _flag(value):
+    return None if isinstance(value, (bool, np.bool_)) else f"must be True or False, got {value!r}"
 
 
 OPTION_CHECKS = {
@@ -132,6 +165,10 @@ OPTION_CHECKS = {
     "delta": _number_in(0, np.inf, lo_open=True, hi_open=True),
     "epsilon": _number_in(0, 0.5, lo_open=True, hi_open=True),
     "label_smoothing": _number_in(0, 1),
+    "weight": _weights,
+    "pos_weight": _weights,
+    "ignore_index": _integer,
+    "log_target": _flag,
 }
 """The one rule for each loss option, used by the functions and the modules alike."""
 
@@ -266,27 +303,39 @@ def binary_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction: str 
 
 
 @primitive("binary_cross_entropy_with_logits")
-def _bce_with_logits(x, y):
+def _bce_with_logits(x, y, pos_weight=None):
     # log(1 + exp(-|x|)) never overflows; max(x, 0) - x y restores the branch.
-    out = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-    return out, lambda g, needs: (g * (_sigmoid(x) - y), None)
+    if pos_weight is None:
+        out = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        return out, lambda g, needs: (g * (_sigmoid(x) - y), None)
+    # (1 - y) x + c softplus(-x) with c = 1 + (pos_weight - 1) y: the positive term weighted
+    c = 1 + (np.asarray(pos_weight, dtype=x.dtype) - 1) * y
+    out = (1 - y) * x + c * (np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+    return out, lambda g, needs: (g * ((1 - y) - c * _sigmoid(-x)), None)
 
 
 @loss("bce_with_logits", module="BCEWithLogitsLoss", torch="BCEWithLogitsLoss",
       targets="binary", predictions="binary_logits",
       aliases=("binary_cross_entropy_with_logits",))
-def binary_cross_entropy_with_logits(y_true, logits, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(y_true, logits, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable step, as ``torch.nn.BCEWithLogitsLoss``.
 
     l_i = max(x_i, 0) - x_i y_i + log(1 + exp(-|x_i|));  dl/dx = sigmoid(x) - y.
+    With ``pos_weight`` p (broadcast along the last axis, one per output):
+    l_i = -[p y_i log sigmoid(x_i) + (1 - y_i) log(1 - sigmoid(x_i))], which trades recall
+    for precision (p > 1 weighs the positives up, e.g. p = negatives / positives).
 
     >>> import layerwise as lw
     >>> round(float(lw.F.binary_cross_entropy_with_logits([1.0], [0.0])), 6)
     0.693147
+    >>> round(float(lw.F.binary_cross_entropy_with_logits([1.0], [0.0], pos_weight=[3.0])), 6)
+    2.079442
     """
-    check_options("binary_cross_entropy_with_logits", reduction=reduction)
+    check_options("binary_cross_entropy_with_logits", reduction=reduction,
+                  pos_weight=pos_weight)
     y_true, logits = _pair(y_true, logits, "binary_cross_entropy_with_logits")
-    return reduce(_bce_with_logits(logits, y_true), reduction)
+    return reduce(_bce_with_logits(logits, y_true, pos_weight=pos_weight), reduction)
 
 
 @primitive("categorical_cross_entropy")
@@ -369,55 +418,196 @@ _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 @loss("cross_entropy", module="CrossEntropyLoss", torch="CrossEntropyLoss", targets="labels",
       predictions="logits")
-def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str = "mean"):
+def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str = "mean",
+                  weight=None, ignore_index: int = -100):
     """Softmax cross-entropy from logits, as ``torch.nn.CrossEntropyLoss``.
 
     l_n = -sum_c t_{n,c} log_softmax(x_n)_c, with t the one-hot of the integer label (or the
     given per-class probabilities), smoothed as t (1 - s) + s / C. Gradient: softmax(x) - t.
 
+    With class weights w, a label's loss is scaled by w_{y_n} (probability targets: each
+    class's term by w_c), and ``'mean'`` divides by the sum of the weights of the counted
+    labels (by N for probability targets), PyTorch's exact rule. Labels equal to
+    ``ignore_index`` count for nothing, in the loss and in that sum.
+
     Args:
         y_true: integer class labels ``(N,)`` or class probabilities ``(N, C)``.
         logits: ``(N, C)`` unnormalised scores.
         label_smoothing: s in [0, 1].
+        weight: ``(C,)`` non-negative class weights, or None.
+        ignore_index: a label value to skip (labels only).
 
     >>> import numpy as np, layerwise as lw
     >>> round(float(lw.F.cross_entropy(np.array([0]), [[0.0, 0.0]])), 6)
     0.693147
+    >>> float(lw.F.cross_entropy(np.array([0, -100]), [[0.0, 0.0], [5.0, 0.0]]))  # one ignored
+    0.6931471824645996
     """
     logits = _as_tensor(logits)
-    check_options("cross_entropy", label_smoothing=label_smoothing, reduction=reduction)
+    check_options("cross_entropy", label_smoothing=label_smoothing, reduction=reduction,
+                  weight=weight, ignore_index=ignore_index)
     shape = logits.data.shape
     if not shape:
         raise ValueError("cross_entropy: logits must have a class axis, got a scalar")
     target = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
     kind = target.dtype.kind
     if target.shape == shape and kind == "f":
-        labels = False
+        labels, ignored = False, False
         target = target.astype(logits.dtype, copy=False)
     elif target.shape == shape[:-1]:
-        if kind not in "iu":
-            raise ValueError(
-                f"cross_entropy: class labels must be integers, got {target.dtype} labels of "
-                f"shape {target.shape} (convert with y.astype(int), or pass probabilities of "
-                f"shape {shape})"
-            )
-        n_classes = shape[-1]
-        # one reduction checks both ends: viewed as unsigned, negative labels are huge
-        unsigned = target.view(_UNSIGNED[target.itemsize]) if kind == "i" else target
-        if target.size and np.maximum.reduce(unsigned, axis=None) >= n_classes:
-            bad = target[(target < 0) | (target >= n_classes)][0]
-            raise ValueError(
-                f"cross_entropy: class label {bad} is out of range for {n_classes} classes "
-                f"(labels must be in 0..{n_classes - 1})"
-            )
+        ignored = _check_labels(target, shape, "cross_entropy", ignore_index)
         labels = True
     else:
         raise ValueError(
             f"cross_entropy: y_true must be integer labels of shape {shape[:-1]} or "
             f"probabilities of shape {shape}; got {target.dtype} of shape {target.shape}"
         )
-    return _cross_entropy(logits, target, label_smoothing=label_smoothing, labels=labels,
-                          reduction=reduction)
+    if weight is None and not ignored:
+        inner = "none" if reduction == BATCHMEAN else reduction
+        out = _cross_entropy(logits, target, label_smoothing=label_smoothing, labels=labels,
+                             reduction=inner)
+        return reduce(out, reduction) if reduction == BATCHMEAN else out
+    return _weighted_cross_entropy(target, logits, labels, label_smoothing, reduction,
+                                   weight, ignore_index)
+
+
+def _check_labels(target, shape, where: str, ignore_index: int) -> bool:
+    """Integer labels in 0..C-1 (or equal to ``ignore_index``); True when some are ignored."""
+    if target.dtype.kind not in "iu":
+        raise ValueError(
+            f"{where}: class labels must be integers, got {target.dtype} labels of "
+            f"shape {target.shape} (convert with y.astype(int), or pass probabilities of shape "
+            f"{shape})"
+        )
+    n_classes = shape[-1]
+    # one reduction checks both ends: viewed as unsigned, negative labels are huge
+    unsigned = target.view(_UNSIGNED[target.itemsize]) if target.dtype.kind == "i" else target
+    if not target.size or np.maximum.reduce(unsigned, axis=None) < n_classes:
+        return False
+    outside = (target < 0) | (target >= n_classes)
+    bad = target[outside & (target != ignore_index)]
+    if bad.size:
+        raise ValueError(
+            f"{where}: class label {bad[0]} is out of range for {n_classes} classes "
+            f"(labels must be in 0..{n_classes - 1}, or ignore_index={ignore_index})"
+        )
+    return True
+
+
+def _picked_weights(cols, weight, ignore_index, dtype):
+    """Each label's weight (0 where ignored), and the labels with the ignored ones as 0."""
+    keep = cols != ignore_index
+    safe = np.where(keep, cols, 0)
+    w = keep.astype(dtype)
+    if weight is not None:
+        w *= np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)[safe]
+    return w, safe
+
+
+def _nll(target, logp: Tensor, weight, ignore_index, reduction):
+    """-w_{y_n} logp[n, y_n], reduced as PyTorch's nll_loss (the mean over the weights)."""
+    n_classes = logp.shape[-1]
+    cols = target.reshape(-1)
+    w, safe = _picked_weights(cols, weight, ignore_index, logp.dtype)
+    picked = ops.reshape(logp, shape=(-1, n_classes))[np.arange(len(cols)), safe]
+    losses = -(picked * w)
+    if reduction == "mean":
+        return _weighted_mean(losses, w)
+    return reduce(ops.reshape(losses, shape=target.shape), reduction)
+
+
+def _weighted_mean(losses: Tensor, w: np.ndarray) -> Tensor:
+    """sum(losses) / sum(w); nan with zero gradients when every label is ignored (PyTorch)."""
+    total = w.sum()
+    if total == 0:
+        return ops.sum(losses) * 0.0 + np.nan
+    return ops.sum(losses) / total
+
+
+def _weighted_cross_entropy(target, logits, labels, smoothing, reduction, weight, ignore_index):
+    """Cross-entropy with class weights or ignored labels, composed (PyTorch's formulas)."""
+    from .activations import log_softmax
+
+    logp = log_softmax(logits)
+    n_classes = logits.shape[-1]
+    w_class = None if weight is None else np.asarray(
+        weight.data if isinstance(weight, Tensor) else weight, dtype=logits.dtype)
+    if not labels:
+        t = target * (1 - smoothing) + smoothing / n_classes if smoothing else target
+        per = -ops.sum(logp * (t * w_class if w_class is not None else t), axis=-1)
+        if reduction == "mean":  # over the samples, not the weights (as PyTorch)
+            return ops.sum(per) / max(per.size, 1)
+        return reduce(per, reduction)
+    nll = _nll(target, logp, w_class, ignore_index, reduction)
+    if not smoothing:
+        return nll
+    # PyTorch's smoothing term: -sum_c w_c logp_c per label, zero where ignored, and for
+    # 'mean' divided by the same sum of label weights as the nll term
+    keep = (target != ignore_index).astype(logits.dtype)
+    smooth = -ops.sum(logp * w_class if w_class is not None else logp, axis=-1) * keep
+    if reduction == "mean":
+        w, _ = _picked_weights(target.reshape(-1), w_class, ignore_index, logits.dtype)
+        smooth = _weighted_mean(smooth, w)
+    else:
+        smooth = reduce(smooth, reduction)
+    return (1 - smoothing) * nll + smooth * (smoothing / n_classes)
+
+
+@loss("nll", module="NLLLoss", torch="NLLLoss", targets="labels",
+      predictions="log_probabilities", aliases=("nll_loss",))
+def nll_loss(y_true, log_probs, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer labels, as ``torch.nn.NLLLoss``.
+
+    l_n = -w_{y_n} log_probs[n, y_n]; ``'mean'`` divides by sum_n w_{y_n} over the labels that
+    are not ``ignore_index`` (w = 1 without ``weight``). On ``log_softmax`` outputs this is
+    ``cross_entropy`` on the logits.
+
+    Args:
+        y_true: integer labels ``(N,)`` (or ``(N, T)``); log_probs: ``(N, C)`` (``(N, T, C)``).
+        weight: ``(C,)`` non-negative class weights, or None.
+        ignore_index: a label value that counts for nothing.
+
+    >>> import numpy as np, layerwise as lw
+    >>> float(lw.F.nll_loss(np.array([1]), np.log([[0.5, 0.25, 0.25]])))
+    1.3862943611198906
+    """
+    check_options("nll_loss", weight=weight, ignore_index=ignore_index, reduction=reduction)
+    log_probs = _as_tensor(log_probs)
+    shape = log_probs.shape
+    target = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+    if not shape or target.shape != shape[:-1]:
+        raise ValueError(f"nll_loss: y_true must be integer labels of shape {shape[:-1]} for "
+                         f"log_probs of shape {shape}; got shape {target.shape}")
+    _check_labels(target, shape, "nll_loss", ignore_index)
+    return _nll(target, log_probs, weight, ignore_index, reduction)
+
+
+@loss("kl_div", module="KLDivLoss", torch="KLDivLoss", targets="distribution",
+      predictions="log_probabilities", aliases=("kl_div_loss",))
+def kl_div(y_true, log_pred, reduction: str = "batchmean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(y_true || pred) from log-probabilities, as
+    ``torch.nn.KLDivLoss`` (predictions in log space, targets in probability space unless
+    ``log_target``).
+
+    l_i = t_i (log t_i - log_pred_i), 0 where t_i = 0; with ``log_target``:
+    l_i = exp(t_i) (t_i - log_pred_i). ``'batchmean'`` (the default) sums and divides by the
+    batch size, which is the divergence per sample; ``'mean'`` divides by every element.
+
+    >>> import numpy as np, layerwise as lw
+    >>> float(lw.F.kl_div([[0.5, 0.5]], np.log([[0.5, 0.5]])))
+    0.0
+    """
+    check_options("kl_div", reduction=reduction, log_target=log_target)
+    y_true, log_pred = _pair(y_true, log_pred, "kl_div")
+    t = y_true.data if isinstance(y_true, Tensor) else y_true
+    if log_target:
+        losses = np.exp(t) * (t - log_pred)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0).astype(t.dtype)
+        losses = t_log_t - t * log_pred
+    return reduce(losses, reduction)
 
 
 def mse_gradient(y_true, y_pred) -> Tensor:

@@ -9,8 +9,11 @@ from . import loss as _loss
 from .activation import Activation
 from .container import MLP, Sequential
 from .dense import Dense, Linear
+from .dropout import Dropout
+from .flatten import Flatten
 from .loss import Loss
 from .module import MODULES, Module, register, training_mode
+from .normalization import BatchNorm1d, LayerNorm
 from .standardize import Standardize
 
 globals().update({name: getattr(_activation, name) for name in _activation.__all__})
@@ -18,5 +21,6 @@ globals().update({name: getattr(_loss, name) for name in _loss.__all__})
 
 __all__ = [  # noqa: PLE0604 - the activation and loss classes are made from declarations
     "MLP", "MODULES", "Activation", "Dense", "Linear", "Loss", "Module", "Sequential",
-    "Standardize", "register", "training_mode", *_activation.__all__[1:], *_loss.__all__[1:],
+    "Standardize", "register", "training_mode", "BatchNorm1d", "Dropout", "Flatten",
+    "LayerNorm", *_activation.__all__[1:], *_loss.__all__[1:],
 ]

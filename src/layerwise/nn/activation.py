@@ -30,7 +30,9 @@ class Activation(Module):
     Tensor([-0.2])
     """
 
-    def __init__(self, name: str, **params):
+    def __init__(self, name: str, dtype=None, **params):
+        # dtype: accepted (and unused: an activation has no parameters) so that loading, which
+        # passes dtype= to every constructor that takes it, does not mistake it for a param
         try:
             decl = ACTIVATIONS.declaration(name)
         except KeyError as err:

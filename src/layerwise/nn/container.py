@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import itertools
 
+from .. import functional as F
+from ..functional.dropout import check_probability
 from ..rng import resolve_rng
+from .activation import _CLASSES, Activation
 from .dense import Dense
+from .dropout import Dropout
 from .module import Module, register, to_json
 
 __all__ = ["MLP", "Sequential"]
@@ -83,6 +87,11 @@ class MLP(Module):
         layer_sizes: ``[n_input, hidden_1, ..., n_output]``.
         hidden_activation, output_activation: activation names (or callables).
         init, rng, dtype: as ``Dense``.
+        dropout: a ``Dropout(dropout)`` after every hidden layer (0: none).
+        norm: ``'batch'`` or ``'layer'``: each hidden layer becomes ``Dense`` without
+            activation, then ``BatchNorm1d`` / ``LayerNorm``, then the activation's module.
+            The default (None, with ``dropout=0``) builds exactly the chapter's Dense layers;
+            the weights are drawn in the same order either way.
 
     >>> import layerwise as lw
     >>> lw.MLP([4, 8, 4, 3], rng=0).num_parameters()
@@ -90,24 +99,48 @@ class MLP(Module):
     """
 
     def __init__(self, layer_sizes, hidden_activation="relu", output_activation="softmax",
-                 init: str = "he", rng=None, dtype=None):
+                 init: str = "he", rng=None, dtype=None, dropout: float = 0.0, norm=None):
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(
                 f"MLP: layer_sizes needs at least an input and an output size, all positive; "
                 f"got {list(layer_sizes)}"
             )
+        dropout = check_probability(dropout, "MLP: dropout")
+        if norm not in _NORMS:
+            raise ValueError(f"MLP: norm must be one of {list(_NORMS)}, got {norm!r}")
         rng = resolve_rng(rng)
         last = len(sizes) - 2
         self.layer_sizes = sizes
-        self.layers = Sequential(*[
-            Dense(n_in, n_out, hidden_activation if i < last else output_activation,
-                  init=init, rng=rng, dtype=dtype)
-            for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
-        ])
+        layers = []
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+            if i == last:
+                layers.append(Dense(n_in, n_out, output_activation, init=init, rng=rng,
+                                    dtype=dtype))
+                break
+            if norm is None:
+                layers.append(Dense(n_in, n_out, hidden_activation, init=init, rng=rng,
+                                    dtype=dtype))
+            else:
+                name = F.get_activation(hidden_activation)[0]
+                layers += [Dense(n_in, n_out, "none", init=init, rng=rng, dtype=dtype),
+                           _NORMS[norm](n_out, dtype=dtype)]
+                layers += [_activation_module(name)] if name != "none" else []
+            if dropout:
+                layers.append(Dropout(dropout, rng=rng))
+        self.layers = Sequential(*layers)
 
     def forward(self, X):
         return self.layers(X)
+
+    def get_config(self) -> dict:
+        """The constructor's arguments; ``dropout`` and ``norm`` only where they are set, so a
+        plain MLP's file is the same as before they existed (and older readers load it)."""
+        config = super().get_config()
+        for key, default in (("dropout", 0.0), ("norm", None)):
+            if config.get(key) == default:
+                del config[key]
+        return config
 
     def to_torch_modules(self, nn) -> list:
         return self.layers.to_torch_modules(nn)
@@ -124,8 +157,23 @@ class MLP(Module):
         """
         output = self(X)
         cache = [{"A": self.layers[0].cache["X"]}]
-        cache += [{"Z": layer.cache["Z"], "A": layer.cache["A"]} for layer in self.layers]
+        cache += [{"Z": layer.cache["Z"], "A": layer.cache["A"]} for layer in self.layers
+                  if isinstance(layer, Dense)]  # with norm= or dropout=, the Dense layers' own
         return output, cache
 
     def extra_repr(self) -> str:
         return " -> ".join(map(str, self.layer_sizes))
+
+
+def _activation_module(name: str) -> Activation:
+    """The activation's own class (``ReLU()``) where it has one, else ``Activation(name)``."""
+    return _CLASSES[name]() if name in _CLASSES else Activation(name)
+
+
+def _norms() -> dict:
+    from .normalization import BatchNorm1d, LayerNorm
+
+    return {None: None, "batch": BatchNorm1d, "layer": LayerNorm}
+
+
+_NORMS = _norms()

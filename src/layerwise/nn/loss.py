@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
 from ..functional.losses import LOSSES, check_options
 from ..registry import Declaration
 from .module import Module, register
@@ -42,7 +44,13 @@ class Loss(Module):
 
     def extra_repr(self) -> str:
         defaults = self.declaration.options
-        return ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v != defaults[k])
+        return ", ".join(f"{k}={v!r}" for k, v in self.options.items()
+                         if not _same(v, defaults[k]))
+
+
+def _same(value, default) -> bool:
+    # options may be arrays (class weights): compare as values, never elementwise
+    return value is default or (not isinstance(value, np.ndarray) and value == default)
 
 
 def _loss_class(decl) -> type:

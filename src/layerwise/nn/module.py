@@ -137,6 +137,38 @@ class Module:
         """Set evaluation mode (``train(False)``); returns self."""
         return self.train(False)
 
+    # ------------------------------------------------------------------------ predict
+    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
+        """The model's outputs on the rows of ``X`` as one ndarray, ``batch_size`` rows at a time.
+
+        Runs in evaluation mode (Dropout off, BatchNorm on its running statistics) without
+        building a graph; the training flag is put back afterwards.
+
+        Args:
+            X: ``(n, ...)`` inputs (ndarray, memmap, Tensor or array-like).
+            batch_size: rows per forward pass (bounds the memory used), a positive int.
+
+        Returns:
+            ``(n, ...)`` ndarray of outputs.
+
+        >>> import numpy as np, layerwise as lw
+        >>> lw.MLP([4, 8, 3], rng=0).predict(np.ones((5, 4))).shape
+        (5, 3)
+        """
+        from ..autodiff.tensor import no_grad
+        from ..checks import positive_int
+        from ..data.batching import as_rows
+
+        where = f"{type(self).__name__}.predict"
+        X = as_rows(X, "X", where)
+        batch_size = positive_int(batch_size, "batch_size", where)
+        outputs = []
+        with training_mode(self, False), no_grad():
+            for start in range(0, max(len(X), 1), batch_size):
+                out = self(np.asarray(X[start:start + batch_size]))
+                outputs.append(np.asarray(out.data if isinstance(out, Tensor) else out))
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
     # ------------------------------------------------------------------- state dicts
     def state_dict(self) -> dict:
         """``{dotted_name: ndarray copy}`` of every parameter, then every buffer."""

@@ -1,7 +1,11 @@
 """``lw.optim``: optimisers with PyTorch's update rules, in order of increasing complexity.
 
 - :class:`SGD`: plain, momentum, Nesterov, dampening, weight decay.
+- :class:`RMSprop`: gradients over a running root mean square, with momentum, centred.
 - :class:`Adam`, :class:`AdamW`: adaptive moments, with L2 or decoupled weight decay.
+
+Every optimiser saves and restores its state with ``state_dict()`` / ``load_state_dict()``;
+``lw.optim.lr_scheduler`` changes ``lr`` over training as PyTorch's schedulers do.
 
 Every optimiser takes ``params`` (``model.parameters()``), updates ``p.data`` in place in
 ``step()`` and sets gradients to None in ``zero_grad()``:
@@ -13,8 +17,11 @@ Every optimiser takes ``params`` (``model.parameters()``), updates ``p.data`` in
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 
+from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import OPTIMIZERS, Optimizer, hyperparameter
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "hyperparameter"]
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "hyperparameter",
+           "lr_scheduler"]

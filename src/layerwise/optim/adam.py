@@ -23,7 +23,7 @@ class Adam(Optimizer, name="adam"):
 
     Args:
         params: iterable of parameter Tensors (``model.parameters()``).
-        lr: learning rate, finite and > 0.
+        lr: learning rate, finite and >= 0.
         betas: ``(beta1, beta2)``, each in [0, 1).
         eps: added to the denominator, > 0.
         weight_decay: >= 0; added to the gradient (``AdamW`` decouples it instead).
@@ -40,12 +40,13 @@ class Adam(Optimizer, name="adam"):
     array([ 0.9, -1.9])
     """
 
-    lr = hyperparameter(low_open=True)
+    lr = hyperparameter()  # 0 allowed: schedules such as CosineAnnealingLR reach it
     beta1 = hyperparameter(0.0, 1.0)
     beta2 = hyperparameter(0.0, 1.0)
     eps = hyperparameter(low_open=True)
     weight_decay = hyperparameter()
     _decoupled = False
+    _state_names = ("steps", "exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):

@@ -1,4 +1,4 @@
-"""``Optimizer``: the parameter list, validated hyper-parameters and ``zero_grad``.
+"""``Optimizer``: the parameter list, validated hyper-parameters, ``zero_grad`` and state dicts.
 
 Subclasses implement ``step()``. Hyper-parameters are declared with :class:`hyperparameter`,
 which validates every assignment (at construction and later, e.g. a learning-rate schedule
@@ -84,6 +84,64 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define step()")
 
+    # ------------------------------------------------------------------- state dicts
+    _state_names: tuple = ()  # per-parameter state lists (arrays, None or step counts)
+    _settings: tuple = ()  # settings that are not hyperparameters (``nesterov``, ...)
+
+    def _hyperparameter_names(self) -> list:
+        return [name for klass in reversed(type(self).__mro__)
+                for name, value in vars(klass).items() if isinstance(value, hyperparameter)]
+
+    def state_dict(self) -> dict:
+        """The optimiser's whole state: ``{"optimizer": name, "hyperparameters": {...},
+        "state": {name: [one entry per parameter]}}``.
+
+        Hyperparameters (``lr`` included) and step counts are JSON-able numbers; the state
+        entries are ndarray copies, or None where nothing was accumulated yet. As PyTorch's, it
+        names no parameters: it belongs to an optimiser over the same parameter list.
+
+        >>> import numpy as np, layerwise as lw
+        >>> w = lw.Tensor(np.ones(2), requires_grad=True)
+        >>> lw.optim.SGD([w], lr=0.1, momentum=0.9).state_dict()["hyperparameters"]["lr"]
+        0.1
+        """
+        values = {name: getattr(self, name) for name in self._hyperparameter_names()}
+        values.update((name, getattr(self, name)) for name in self._settings)
+        state = {name: [v.copy() if isinstance(v, np.ndarray) else v
+                        for v in getattr(self, name)] for name in self._state_names}
+        return {"optimizer": OPTIMIZERS.name_of(type(self)) or type(self).__name__,
+                "hyperparameters": values, "state": state}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`'s result (learning rate included, as PyTorch does).
+
+        Everything is checked before anything changes: the optimiser's kind, one entry per
+        parameter, each array's shape; arrays are copied in each parameter's dtype.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        name = OPTIMIZERS.name_of(type(self)) or type(self).__name__
+        if not isinstance(state, dict) or state.get("optimizer") != name:
+            got = state.get("optimizer") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{where}: this is the state of {got!r}, not of {name!r}")
+        lists = state.get("state", {})
+        loaded = {}
+        for key in self._state_names:
+            entries = lists.get(key)
+            if not isinstance(entries, list) or len(entries) != len(self.params):
+                raise ValueError(f"{where}: state {key!r} must hold one entry for each of the "
+                                 f"{len(self.params)} parameters")
+            loaded[key] = [_state_entry(v, p, f"{where}: {key}[{i}]")
+                           for i, (v, p) in enumerate(zip(entries, self.params))]
+        values = state.get("hyperparameters", {})
+        unknown = set(values) - set(self._hyperparameter_names()) - set(self._settings)
+        if unknown:
+            raise ValueError(f"{where}: unknown settings {sorted(unknown)}")
+        for key, value in values.items():
+            setattr(self, key, value)
+        for key, entries in loaded.items():
+            setattr(self, key, entries)
+        self._constants = None  # the per-step plan holds the old arrays
+
     def _scratch(self):
         """One work array per parameter, allocated once (the per-step rules need temporaries)."""
         return [np.empty_like(p.data) for p in self.params]
@@ -125,3 +183,13 @@ def _parameter_list(params, owner: str) -> list:
             raise ValueError(f"{owner}: params[{i}] appears more than once in the list")
         seen.add(id(p))
     return params
+
+
+def _state_entry(value, param, where):
+    """A state entry as stored: None, a step count, or an array shaped and typed like ``param``."""
+    if value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool)):
+        return None if value is None else int(value)
+    arr = np.asarray(value)
+    if arr.shape != param.data.shape:
+        raise ValueError(f"{where} has shape {arr.shape}, the parameter {param.data.shape}")
+    return arr.astype(param.data.dtype, copy=True)

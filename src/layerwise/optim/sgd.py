@@ -22,7 +22,7 @@ class SGD(Optimizer, name="sgd"):
 
     Args:
         params: iterable of parameter Tensors (``model.parameters()``).
-        lr: learning rate, finite and > 0.
+        lr: learning rate, finite and >= 0.
         momentum: in [0, 1).
         weight_decay: L2 penalty added to the gradient, >= 0.
         nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
@@ -39,10 +39,13 @@ class SGD(Optimizer, name="sgd"):
     array([0.8, 1.6])
     """
 
-    lr = hyperparameter(low_open=True)
+    lr = hyperparameter()  # 0 allowed: schedules such as CosineAnnealingLR reach it
     momentum = hyperparameter(0.0, 1.0)
     weight_decay = hyperparameter()
     dampening = hyperparameter(0.0, 1.0, high_open=False)
+
+    _state_names = ("momentum_buffers",)
+    _settings = ("nesterov",)
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False, dampening: float = 0.0):

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
+
 from .. import nn
 from ..autodiff.tensor import no_grad
 from ..checks import positive_int
@@ -28,7 +30,8 @@ from ..nn.module import training_mode
 from ..rng import resolve_rng
 from .history import History
 from .progress import progress_display
-from .targets import Accuracy, check_targets
+from .targets import Accuracy, check_targets, ignored_label
+from .weights import per_row_loss, row_weights
 
 __all__ = ["NonFiniteLossError", "evaluate", "fit"]
 
@@ -62,7 +65,7 @@ def evaluate(model, X, y, loss, batch_size: int = 256) -> dict:
         raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
     X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     batch_size = positive_int(batch_size, "batch_size", where)
-    accuracy = Accuracy(check_targets(model, loss, X, y, where))
+    accuracy = Accuracy(check_targets(model, loss, X, y, where), ignored_label(loss))
     return _evaluate(model, X, y, loss, accuracy, batch_size)
 
 
@@ -84,7 +87,8 @@ def _evaluate(model, X, y, loss, accuracy, batch_size):
 # ------------------------------------------------------------------------------ fit
 def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
         validation_data=None, shuffle: bool = True, rng=None, progress: bool = True,
-        early_stopping: int | None = None) -> History:
+        early_stopping: int | None = None, callbacks=None, class_weight=None,
+        sample_weight=None, initial_epoch: int = 0) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent.
 
     Per batch: ``l = loss(yb, model(Xb))``, ``optimizer.zero_grad()``, ``l.backward()``,
@@ -97,7 +101,7 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
             ``CategoricalCrossEntropyLoss``, ``(n, n_out)`` values for regression).
         loss: a loss module or any callable ``loss(y_true, y_pred)`` returning a scalar Tensor.
         optimizer: e.g. ``lw.optim.Adam(model.parameters())``.
-        epochs: passes over the data, a positive int.
+        epochs: train until this many epochs are done (counting ``initial_epoch``).
         batch_size: rows per step, a positive int.
         validation_data: ``(X_val, y_val)``, scored after every epoch (``val_loss`` and
             ``val_accuracy``).
@@ -109,7 +113,17 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
             'layerwise[progress]'``). ``False``: print nothing.
         early_stopping: ``None``, or a patience: stop when ``val_loss`` has not improved for
             that many epochs and put back the weights of the best epoch (needs
-            ``validation_data``).
+            ``validation_data``); the same as ``callbacks=[EarlyStopping(patience=...)]``.
+        callbacks: ``lw.callbacks.Callback`` objects, called in order (see ``lw.callbacks``);
+            any of them may set ``model.stop_training = True`` to stop after the epoch.
+        class_weight: ``'balanced'`` (n / (classes * count), as scikit-learn) or
+            ``{class: weight}`` (others 1), for label, one-hot or binary targets.
+        sample_weight: ``(n,)`` non-negative weights, one per row.
+        initial_epoch: epochs already done (when resuming from a checkpoint).
+
+    With weights, each row's loss (the loss run with ``reduction='none'``, averaged over any
+    other axes) is weighted: a batch's loss is sum(w l) / sum(w) (sum(w l) for a ``'sum'``
+    loss), so equal weights change nothing. Validation figures are not weighted.
 
     Returns:
         :class:`History`.
@@ -128,12 +142,18 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
     >>> len(history['loss']), sorted(history.keys())
     (3, ['accuracy', 'loss'])
     """
+    from ..callbacks import Callback, EarlyStopping
+
     where = "fit"
     if not isinstance(model, nn.Module):
         raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
     X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     epochs = positive_int(epochs, "epochs", where)
     batch_size = positive_int(batch_size, "batch_size", where)
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or \
+            not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"{where}: initial_epoch must be an integer in 0..epochs ({epochs}), "
+                         f"got {initial_epoch!r}")
     if not (callable(getattr(optimizer, "step", None))
             and callable(getattr(optimizer, "zero_grad", None))):
         raise TypeError(f"{where}: optimizer must have step() and zero_grad(), got "
@@ -144,12 +164,19 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
         if not any(id(p) in owned for p in params):
             raise ValueError(f"{where}: the optimizer holds none of the model's parameters "
                              "(was it made for another model?)")
+    callbacks = list(callbacks or [])
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}: callbacks[{i}] is a {type(cb).__name__}, not a "
+                            "lw.callbacks.Callback")
     if early_stopping is not None:
         early_stopping = positive_int(early_stopping, "early_stopping (a patience)", where)
         if validation_data is None:
             raise ValueError(f"{where}: early_stopping watches val_loss, so it needs "
                              "validation_data=(X_val, y_val)")
-    accuracy = Accuracy(check_targets(model, loss, X, y, where))
+        callbacks.append(EarlyStopping("val_loss", patience=early_stopping))
+    decl = check_targets(model, loss, X, y, where)
+    accuracy = Accuracy(decl, ignored_label(loss))
     if validation_data is not None:
         try:
             X_val, y_val = validation_data
@@ -157,44 +184,28 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
             raise ValueError(f"{where}: validation_data must be a pair (X_val, y_val)") from None
         X_val, y_val = as_rows(X_val, "X_val", where), as_rows(y_val, "y_val", where)
         check_targets(model, loss, X_val, y_val, f"{where} (validation_data)")
+    weights = row_weights(y, decl, loss, class_weight, sample_weight, where)
+    row_loss = None if weights is None else per_row_loss(loss, where)
 
     rng = resolve_rng(rng)  # once: a seed gives a new permutation every epoch
     n_batches = num_batches(len(X), batch_size)
     history = History()
     display = progress_display(progress, epochs, n_batches)
-    best, best_state, waited = math.inf, None, 0
+    model.stop_training = False
+    for cb in callbacks:
+        cb._bind(model, optimizer, history)
+    logs = {}
     try:
         with training_mode(model, True):
-            for epoch in range(epochs):
+            for cb in callbacks:
+                cb.on_train_begin({})
+            for epoch in range(initial_epoch, epochs):
+                for cb in callbacks:
+                    cb.on_epoch_begin(epoch)
                 started = time.perf_counter()
-                total = correct = counted = 0.0
-                seen = 0
-                for b, (Xb, yb) in enumerate(batches(X, y, batch_size, shuffle, rng)):
-                    out = model(Xb)
-                    value = loss(yb, out)
-                    number = float(value.data)
-                    if not math.isfinite(number):
-                        raise NonFiniteLossError(
-                            f"{where}: the loss became {number} at epoch {epoch + 1}/{epochs}, "
-                            f"batch {b + 1}/{n_batches}; training stopped before that batch's "
-                            f"update. Try a smaller learning rate"
-                            f"{f' (lr={optimizer.lr:g})' if hasattr(optimizer, 'lr') else ''}, "
-                            "or check X and y for nan/inf", epoch + 1, b + 1, history)
-                    optimizer.zero_grad()
-                    value.backward()
-                    optimizer.step()
-                    rows = len(Xb)
-                    seen += rows
-                    total += number * rows
-                    if accuracy:
-                        c, n = accuracy.count(yb, out.data)
-                        correct, counted = correct + c, counted + n
-                    if display:
-                        display.batch(epoch, b, total / seen,
-                                      correct / counted if accuracy else None)
-                logs = {"loss": total / seen}
-                if accuracy:
-                    logs["accuracy"] = correct / counted
+                logs = _train_epoch(model, X, y, loss, optimizer, batch_size, shuffle, rng,
+                                    epoch, epochs, n_batches, accuracy, display, callbacks,
+                                    weights, row_loss, history)
                 if validation_data is not None:
                     scores = _evaluate(model, X_val, y_val, loss, accuracy,
                                        max(batch_size, 256))
@@ -202,24 +213,62 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
                 history._record(epoch, logs)
                 if display:
                     display.epoch_end(epoch, logs, time.perf_counter() - started)
-                if early_stopping is not None:
-                    if logs["val_loss"] < best:
-                        best, waited = logs["val_loss"], 0
-                        best_state, history.best_epoch = model.state_dict(), epoch
-                    else:
-                        waited += 1
-                        if waited >= early_stopping:
-                            history.stopped_epoch = epoch
-                            break
-            if best_state is not None:
-                model.load_state_dict(best_state)
-                if display and history.stopped_epoch is not None:
-                    display.note(f"Early stopping: val_loss has not improved for {early_stopping} "
-                                 f"epochs; restored the weights of epoch {history.best_epoch + 1} "
-                                 f"(val_loss {best:.4f})")
+                for cb in callbacks:
+                    cb.on_epoch_end(epoch, logs)
+                if model.stop_training:
+                    break
+            for cb in callbacks:
+                cb.on_train_end(logs)
+            for cb in callbacks:
+                note = getattr(cb, "summary", lambda: None)()
+                if display and note:
+                    display.note(note)
     finally:
         if display:
             display.close()
     return history
 
 
+def _train_epoch(model, X, y, loss, optimizer, batch_size, shuffle, rng, epoch, epochs,
+                 n_batches, accuracy, display, callbacks, weights, row_loss, history):
+    """One pass over the batches; returns the epoch's logs."""
+    where = "fit"
+    total = correct = counted = 0.0
+    seen = 0
+    if weights is None:
+        pairs = batches(X, y, batch_size, shuffle, rng)
+    else:  # the same rows as above (the same permutation), with their weights
+        pairs = ((Xb, (y[idx], weights[idx]))
+                 for Xb, idx in batches(X, np.arange(len(X)), batch_size, shuffle, rng))
+    for b, (Xb, yb) in enumerate(pairs):
+        out = model(Xb)
+        if weights is None:
+            value = loss(yb, out)
+        else:
+            yb, wb = yb
+            value = row_loss(yb, out, wb)
+        number = float(value.data)
+        if not math.isfinite(number):
+            raise NonFiniteLossError(
+                f"{where}: the loss became {number} at epoch {epoch + 1}/{epochs}, "
+                f"batch {b + 1}/{n_batches}; training stopped before that batch's "
+                f"update. Try a smaller learning rate"
+                f"{f' (lr={optimizer.lr:g})' if hasattr(optimizer, 'lr') else ''}, "
+                "or check X and y for nan/inf", epoch + 1, b + 1, history)
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        rows = len(Xb)
+        seen += rows
+        total += number * rows
+        if accuracy:
+            c, n = accuracy.count(yb, out.data)
+            correct, counted = correct + c, counted + n
+        if display:
+            display.batch(epoch, b, total / seen, correct / counted if accuracy else None)
+        for cb in callbacks:
+            cb.on_batch_end(b, {"loss": number, "size": rows})
+    logs = {"loss": total / seen}
+    if accuracy:
+        logs["accuracy"] = correct / counted if counted else 0.0
+    return logs

@@ -3,6 +3,7 @@ checks ``fit`` and ``evaluate`` make before the first step, and how accuracy is 
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..autodiff.tensor import Tensor, no_grad
 from ..functional.losses import LOSSES
 from ..nn.module import training_mode
 
-__all__ = ["Accuracy", "check_targets", "loss_declaration"]
+__all__ = ["Accuracy", "check_targets", "ignored_label", "loss_declaration"]
 
 
 def loss_declaration(loss):
@@ -21,6 +22,18 @@ def loss_declaration(loss):
     if isinstance(loss, nn.Loss):
         return loss.declaration
     return LOSSES.declaration_of(loss)
+
+
+def ignored_label(loss):
+    """The label value a loss skips (its ``ignore_index`` option), or None."""
+    options = getattr(loss, "options", None)
+    if options is None:
+        decl = LOSSES.declaration_of(loss)
+        if decl is None:
+            return None
+        param = inspect.signature(decl.obj).parameters.get("ignore_index")
+        return None if param is None else param.default
+    return options.get("ignore_index")
 
 
 def loss_name(loss) -> str:
@@ -43,8 +56,9 @@ class Accuracy:
     ============================  =========================================================
     """
 
-    def __init__(self, decl):
+    def __init__(self, decl, ignore_index=None):
         self.rule = None
+        self.ignore_index = ignore_index  # labels that count for nothing (cross_entropy's)
         if decl is not None and decl.targets in ("labels", "one_hot"):
             self.rule = "argmax"
         elif decl is not None and decl.targets == "binary":
@@ -58,8 +72,13 @@ class Accuracy:
         """``(number correct, number counted)`` for one batch."""
         if self.rule == "argmax":
             pred = out.argmax(axis=-1)
-            target = y_true if y_true.ndim == out.ndim - 1 else y_true.argmax(axis=-1)
-            return int(np.count_nonzero(pred == target)), pred.size
+            if y_true.ndim != out.ndim - 1:
+                return int(np.count_nonzero(pred == y_true.argmax(axis=-1))), pred.size
+            if self.ignore_index is None:
+                return int(np.count_nonzero(pred == y_true)), pred.size
+            counted = y_true != self.ignore_index
+            return int(np.count_nonzero((pred == y_true) & counted)), \
+                int(np.count_nonzero(counted))
         return int(np.count_nonzero((out > self.threshold) == (y_true > 0.5))), out.size
 
 
@@ -90,7 +109,10 @@ def check_targets(model, loss, X, y, where: str):
                 f"{y.shape}); convert with y.astype(int), or pass class probabilities of shape "
                 f"{outputs}"
             )
-        low, high, n_classes = int(np.min(y)), int(np.max(y)), out.shape[-1]
+        ignore = ignored_label(loss)
+        counted = y if ignore is None else y[y != ignore]
+        low, high, n_classes = int(np.min(counted, initial=0)), \
+            int(np.max(counted, initial=0)), out.shape[-1]
         if low < 0 or high >= n_classes:
             raise ValueError(
                 f"{where}: y has the class label {low if low < 0 else high}, but the model "
