@@ -1,0 +1,14 @@
+"""scikit-learn's own compliance suite over both estimators, with the settings scikit-learn's
+test suite gives its own MLP classes (``max_iter=100``), and no expected failures."""
+
+import pytest
+
+pytest.importorskip("sklearn")
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from layerwise.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+
+@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
