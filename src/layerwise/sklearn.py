@@ -50,8 +50,11 @@ try:
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state, gen_batches, shuffle
     from sklearn.utils.metaestimators import available_if
-    from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
-    from sklearn.utils.multiclass import unique_labels
+    from sklearn.utils.multiclass import (
+        _check_partial_fit_first_call,
+        type_of_target,
+        unique_labels,
+    )
     from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 except ImportError:
     raise ImportError("layerwise.sklearn needs scikit-learn: pip install 'layerwise[sklearn]'"
@@ -536,7 +539,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> import numpy as np
     >>> from layerwise.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
-    >>> reg = MLPRegressor((16,), solver='lbfgs', random_state=0).fit(X, X[:, 0] ** 2)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver='lbfgs', random_state=0).fit(X, X[:, 0] ** 2)
     >>> reg.score(X, X[:, 0] ** 2) > 0.9
     True
     """
@@ -627,7 +630,7 @@ def from_sklearn(estimator, dtype=None):
     >>> import numpy as np, sklearn.neural_network as sk
     >>> from layerwise.sklearn import from_sklearn
     >>> X, y = np.random.default_rng(0).normal(size=(30, 4)), np.arange(30) % 3
-    >>> est = sk.MLPClassifier((8,), max_iter=20, random_state=0).fit(X, y)
+    >>> est = sk.MLPClassifier((8,), solver='lbfgs', random_state=0).fit(X, y)
     >>> np.allclose(from_sklearn(est)(X).data, est.predict_proba(X))
     True
     """

@@ -4,11 +4,20 @@ test suite gives its own MLP classes (``max_iter=100``), and no expected failure
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from layerwise.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from layerwise.sklearn import MLPClassifier, MLPRegressor
 
 
 @parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import layerwise.sklearn
+
+    result = doctest.testmod(layerwise.sklearn, optionflags=doctest.ELLIPSIS)
+    assert result.attempted and result.failed == 0
