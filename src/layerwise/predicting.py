@@ -300,3 +300,57 @@ class _Progress:
     def close(self):
         self.update(getattr(self, "done", 0), final=True)
         sys.stderr.write("\n")
+
+
+# ------------------------------------------------------------------------ command line
+def predict_command(model_path, data, out, dask=None, chunk_rows: int = 65536,
+                    progress: bool = True) -> int:
+    """``layerwise predict MODEL --data BIG --out OUT [--dask ADDRESS|local]``.
+
+    Streams ``data`` through the model file's model into ``out`` (see :func:`predict_file`).
+    When the file's metadata names the feature columns and ``data`` names its columns (a CSV
+    header, Parquet's schema), those columns are picked by name. Models trained by ``layerwise
+    train`` output logits: class probabilities are written for them (softmax, or ``1 - p, p``
+    for a binary one); other models' outputs are written as they are.
+
+    Returns:
+        The number of rows written. Raises ValueError / OSError / ImportError with one line.
+    """
+    from .serialization import load
+
+    model, meta = load(model_path, return_metadata=True)
+    return predict_file(model, data, out, chunk_rows, progress=progress, client=dask,
+                        columns=_feature_columns(data, meta), transform=_probabilities(meta))
+
+
+def _feature_columns(path, meta):
+    features = meta.get("features")
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if not features or suffix == ".npy":
+        return None
+    if suffix == ".csv":
+        names = _csv_header(path)[0]
+    else:
+        names = _pyarrow_parquet().ParquetFile(path).schema_arrow.names
+    if names is None or names == features:
+        return None
+    missing = [f for f in features if f not in names]
+    if missing:
+        raise ValueError(f"{path}: the model needs the columns {features[:8]}; missing "
+                         f"{missing[:5]}")
+    return [names.index(f) for f in features]
+
+
+def _probabilities(meta):
+    loss = meta.get("loss")
+    if loss == "cross_entropy":
+        def softmax(z):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        return softmax
+    if loss == "bce":
+        def two_columns(z):
+            p = np.exp(-np.logaddexp(0, -z[:, :1]))  # sigmoid, without overflow
+            return np.hstack([1 - p, p])
+        return two_columns
+    return None
