@@ -92,10 +92,11 @@ def test_cli_streams_a_npy_file_larger_than_its_memory_cap(tmp_path):
         resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
 
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    run = dict(preexec_fn=limit, env=env, capture_output=True, text=True, timeout=300)
+    run = {"preexec_fn": limit, "env": env, "capture_output": True, "text": True,
+           "timeout": 300, "check": False}
     # the cap bites: reading the file into memory fails under it
-    whole = subprocess.run([sys.executable, "-c", "import numpy as np, sys; "
-                            f"np.load({str(tmp_path / 'big.npy')!r}).sum()"], **run)
+    read_whole = f"import numpy as np; np.load({str(tmp_path / 'big.npy')!r}).sum()"
+    whole = subprocess.run([sys.executable, "-c", read_whole], **run)
     assert whole.returncode != 0 and "MemoryError" in whole.stderr
     result = subprocess.run([LAYERWISE, "predict", str(tmp_path / "m.safetensors"), "--data",
                              str(tmp_path / "big.npy"), "--out", str(tmp_path / "p.npy"),
@@ -116,13 +117,13 @@ def test_cli_positional_npy_streams_and_classifiers_get_probabilities(tmp_path):
     np.save(tmp_path / "X.npy", X)
     result = subprocess.run([LAYERWISE, "predict", str(tmp_path / "m.safetensors"),
                              str(tmp_path / "X.npy"), "--out", str(tmp_path / "p.csv")],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     got = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1)
     np.testing.assert_allclose(got, lw.F.softmax(net(X)).data, rtol=0, atol=1e-14)
     missing_out = subprocess.run([LAYERWISE, "predict", str(tmp_path / "m.safetensors"),
                                   "--data", str(tmp_path / "X.npy")], capture_output=True,
-                                 text=True)
+                                 text=True, check=False)
     assert missing_out.returncode == 2 and "need --out" in missing_out.stderr
 
 

@@ -41,7 +41,7 @@ def predict_array(model, X, batch_size: int | None = None) -> np.ndarray:
     >>> import numpy as np, layerwise as lw
     >>> from layerwise.predicting import predict_array
     >>> net = lw.MLP([4, 3], rng=0)
-    >>> np.array_equal(predict_array(net, np.ones((5, 4)), batch_size=2), net(np.ones((5, 4))).data)
+    >>> np.allclose(predict_array(net, np.ones((5, 4)), batch_size=2), net(np.ones((5, 4))).data)
     True
     """
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
