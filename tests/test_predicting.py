@@ -93,14 +93,14 @@ def test_cli_streams_a_npy_file_larger_than_its_memory_cap(tmp_path):
 
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     run = {"preexec_fn": limit, "env": env, "capture_output": True, "text": True,
-           "timeout": 300, "check": False}
+           "timeout": 300}
     # the cap bites: reading the file into memory fails under it
     read_whole = f"import numpy as np; np.load({str(tmp_path / 'big.npy')!r}).sum()"
-    whole = subprocess.run([sys.executable, "-c", read_whole], **run)
+    whole = subprocess.run([sys.executable, "-c", read_whole], check=False, **run)
     assert whole.returncode != 0 and "MemoryError" in whole.stderr
     result = subprocess.run([LAYERWISE, "predict", str(tmp_path / "m.safetensors"), "--data",
                              str(tmp_path / "big.npy"), "--out", str(tmp_path / "p.npy"),
-                             "--chunk-rows", "20000"], **run)
+                             "--chunk-rows", "20000"], check=False, **run)
     assert result.returncode == 0, result.stderr
     assert f"{n:,}/{n:,} rows" in result.stderr
     out = np.load(tmp_path / "p.npy", mmap_mode="r")
