@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # benchmark this working tree
 
-import layerwise as lw  # noqa: E402
+import layerwise as lw
 
 SIZES = [32, 256, 256, 10]
 

@@ -117,7 +117,7 @@ def predict(model, X, batch_size: int | None = None):
         raise TypeError(f"layerwise.dask.predict: X must be a dask.array or a dask DataFrame, "
                         f"got {type(X).__name__} (use model.predict for in-memory arrays)")
     dtype = _model_dtype(model)
-    n_out = predict_array(model, np.zeros((1, n_in), dtype)).shape[1]  # checks the width too
+    n_out = predict_array(model, np.zeros((1, n_in), dtype), batch_size).shape[1]  # checks
     if isinstance(X, da.Array):
         if X.numblocks[1] > 1:
             X = X.rechunk({1: -1})
