@@ -69,8 +69,9 @@ def test_summary_of_the_saved_model(trained):
     result = run("summary", trained[1])
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
-    assert out[0] == "Model: MLP(4 -> 8 -> 3)"
-    assert out[5].split() == ["layers.0", "(Dense)", "(None,", "8)", "40", "yes"]
+    assert out[0] == "Model: Sequential"
+    assert out[5].split() == ["0", "(Standardize)", "(None,", "4)", "0", "--"]
+    assert out[6].split() == ["1.layers.0", "(Dense)", "(None,", "8)", "40", "yes"]
     assert "Total params: 67" in out
     assert out[-3:] == ["Target: species", "Loss: cross_entropy",
                         "Classes: setosa, versicolor, virginica"]
@@ -152,7 +153,7 @@ def test_train_on_digits_shows_progress_and_reaches_95_percent(tmp_path):
     (["--val-split", "1"], "argument --val-split: must be a number in [0, 1), got '1'"),
     (["--val-split", "nan"], "argument --val-split: must be a number in [0, 1)"),
     (["--optimizer", "sgd", "--momentum", "1"], "argument --momentum: must be a number in"),
-    (["--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
+    (["--momentum", "0.9"], "--momentum does not apply to --optimizer adam"),
     (["--weight-decay", "-1"], "argument --weight-decay: must be a finite number >= 0"),
     (["--layers", "64,0"], "argument --layers: must be hidden layer sizes such as 64,32"),
     (["--data", "mnist"], ("argument --data: unknown dataset 'mnist': use iris, digits or the "
@@ -237,14 +238,24 @@ def test_lab_unavailable_is_said(monkeypatch, capsys):
         "layerwise lab: the lab is not available in this installation\n")
 
 
-def test_standardisation_folded_into_the_first_layer_gives_the_same_outputs():
+def test_the_saved_model_standardises_raw_features_itself(trained, flowers):
+    """train puts a Standardize layer (saved with the model) in front of the network."""
+    model = lw.load(trained[1])
+    scaling = model[0]
+    assert isinstance(scaling, lw.nn.Standardize)
+    X, _ = lw.datasets.load_iris()
+    np.testing.assert_allclose(scaling(X).data, (X - scaling.mean) / scaling.scale)
+    assert np.all(scaling.scale > 0)
+    assert "0.mean" in model.state_dict() and "0.scale" in model.state_dict()
+
+
+def test_standardize_from_data_and_its_pytorch_form():
     X, _ = lw.datasets.load_digits()
-    mean, scale = cli._standardizer(X, True)
-    assert np.all(scale > 0)  # constant pixels keep scale 1
-    net = lw.MLP([64, 16, 10], output_activation="none", rng=0)
-    rng = np.random.default_rng(0)
-    for p in net.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
-    before = net((X - mean) / scale).data
-    cli._fold_standardizer(net, mean, scale)
-    np.testing.assert_allclose(net(X).data, before, rtol=1e-4, atol=1e-4)
+    layer = lw.nn.Standardize.from_data(X.astype(np.float64))
+    assert np.all(layer.scale > 0)  # constant pixels keep scale 1
+    out = layer(X).data
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
+    torch = pytest.importorskip("torch")
+    t = lw.interop.to_torch(layer)
+    np.testing.assert_allclose(t(torch.from_numpy(X.astype(np.float64))).detach().numpy(), out,
+                               rtol=1e-10, atol=1e-10)

@@ -9,6 +9,7 @@
 from . import functional, init, nn
 from .autodiff import GradcheckError, Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
+from .functional.activations import register_activation
 from .nn import MLP
 from .serialization import load, save
 from .summary import summary
@@ -36,6 +37,7 @@ __all__ = [
     "load",
     "nn",
     "no_grad",
+    "register_activation",
     "save",
     "set_default_dtype",
     "summary",
@@ -46,6 +48,6 @@ def __getattr__(name):
     # Optional parts load on first use, so `import layerwise` needs only NumPy.
     import importlib
 
-    if name in {"interop", "datasets", "optim", "data", "graph", "lab"}:
+    if name in {"interop", "datasets", "optim", "data", "graph", "lab", "tasks"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'layerwise' has no attribute {name!r}")

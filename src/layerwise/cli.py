@@ -9,9 +9,14 @@
     layerwise lab all --out report
 
 ``train`` standardises the features (mean 0, standard deviation 1 over the training rows)
-while training and folds that scaling into the first layer's weights before saving, so the
-saved model takes raw features: ``lw.load(path)(X)`` is what ``predict`` prints. The file's
-metadata keeps the loss, the feature and class names, for ``predict`` and ``evaluate``.
+with a ``Standardize`` layer in front of the network, saved with it, so the saved model takes
+raw features: ``lw.load(path)(X)`` is what ``predict`` prints. The file's metadata keeps the
+loss, the feature and class names, for ``predict`` and ``evaluate``.
+
+The choices of ``--activation``, ``--loss`` and ``--optimizer`` are the registries' names
+(``lw.F.ACTIVATIONS``, ``lw.F.LOSSES``, ``lw.optim.OPTIMIZERS``); what a loss needs (the output
+layer, the form of the targets, how outputs become probabilities) is read from its declaration
+(see ``layerwise.tasks``).
 
 Bad arguments exit with status 2 (a usage line and one error line); unreadable data or model
 files and failed training exit with status 1 and one line naming the file or the problem.
@@ -27,19 +32,15 @@ import sys
 
 import numpy as np
 
+from . import tasks
 from .cli_types import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
+from .functional.activations import ACTIVATIONS
+from .functional.losses import LOSSES
+from .optim import OPTIMIZERS
 
 __all__ = ["build_parser", "main"]
 
 DATASETS = ("iris", "digits")
-LOSSES = {  # name -> (loss module name, task)
-    "cross_entropy": ("CrossEntropyLoss", "classification"),
-    "bce": ("BCEWithLogitsLoss", "binary"),
-    "mse": ("MSELoss", "regression"),
-    "mae": ("L1Loss", "regression"),
-    "huber": ("HuberLoss", "regression"),
-}
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 
 
 class CommandError(Exception):
@@ -111,15 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--layers", type=layer_sizes, default=[64], metavar="SIZES",
                        help="hidden layer sizes, e.g. 64,32 ('none' for none; default: 64); "
                             "input and output sizes come from the data")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+    train.add_argument("--activation", choices=ACTIVATIONS.names(), default="relu",
                        help="hidden activation (default: relu)")
-    train.add_argument("--loss", choices=LOSSES, default="cross_entropy",
+    train.add_argument("--loss", choices=LOSSES.names(), default="cross_entropy",
                        help="cross_entropy (classes), bce (two classes), mse, mae or huber "
-                            "(regression); default: cross_entropy")
-    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                            "(regression), ...; default: cross_entropy")
+    train.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
                        help="default: adam")
     train.add_argument("--lr", type=positive_float, metavar="LR",
-                       help="learning rate (default: 0.001 for adam, 0.01 for sgd)")
+                       help="learning rate (default: the optimiser's own, 0.01 where it has "
+                            "none)")
     train.add_argument("--momentum", type=fraction, metavar="M",
                        help="SGD momentum in [0, 1) (default: 0)")
     train.add_argument("--weight-decay", type=nonnegative_float, default=0.0, metavar="WD",
@@ -173,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(subparser=evaluate)
     evaluate.add_argument("model", type=existing_file, metavar="MODEL")
     _data_options(evaluate)
-    evaluate.add_argument("--loss", choices=LOSSES,
+    evaluate.add_argument("--loss", choices=LOSSES.names(),
                           help="the loss to report (default: the one it was trained with)")
 
     summary = commands.add_parser("summary", help="print a saved model's layers",
@@ -236,41 +238,36 @@ def _csv_header(path):
     raise CommandError(f"{path}: the file is empty")
 
 
-def _targets(y, classes, task, where):
+def _targets(y, classes, decl, where):
     """Targets as the loss wants them, and the class names (None for regression)."""
-    if task == "regression":
-        if classes is not None:
-            raise CommandError(f"{where}: the target column holds class names; use "
-                               "--loss cross_entropy")
-        return y.astype(np.float32).reshape(-1, 1), None
-    if classes is None:  # numeric labels: 0..K-1 in sorted order, named by their values
-        if y.dtype.kind != "i":
-            raise CommandError(f"{where}: the target column has non-integer values; use "
-                               "--loss mse (or mae, huber) for regression")
-        values, y = np.unique(y, return_inverse=True)
-        classes = [str(v) for v in values]
-    if task == "binary":
-        if len(classes) != 2:
-            raise CommandError(f"{where}: --loss bce needs exactly two classes, the data has "
-                               f"{len(classes)}; use --loss cross_entropy")
-        return y.astype(np.float32).reshape(-1, 1), classes
-    if len(classes) < 2:
-        raise CommandError(f"{where}: the data has a single class ({classes[0]})")
-    return y.astype(np.int64), classes
+    try:
+        return tasks.prepare_targets(y, classes, decl, where)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
 
 
-def _make_loss(name):
-    from . import nn
+def _make_optimizer(name, params, args):
+    """The optimiser ``name`` with the options given that its constructor takes."""
+    import inspect
 
-    return getattr(nn, LOSSES[name][0])()
+    cls = OPTIMIZERS[name]
+    accepted = inspect.signature(cls).parameters
+    given = {"lr": args.lr, "momentum": args.momentum,
+             "weight_decay": args.weight_decay or None}
+    for option, value in given.items():
+        if value is not None and option not in accepted:
+            raise _UsageError(f"--{option.replace('_', '-')} does not apply to --optimizer "
+                              f"{name}")
+    options = {k: v for k, v in given.items() if v is not None}
+    if "lr" not in options and accepted["lr"].default is inspect.Parameter.empty:
+        options["lr"] = 0.01
+    return cls(params, **options)
 
 
 # ---------------------------------------------------------------------------- train
 def _train(args):
     import layerwise as lw
 
-    if args.momentum is not None and args.optimizer != "sgd":
-        raise _UsageError("--momentum applies to --optimizer sgd only")
     if args.patience is not None and args.val_split == 0:
         raise _UsageError("--patience watches the validation loss: give --val-split > 0")
     if args.plot is not None:
@@ -279,9 +276,9 @@ def _train(args):
         except ImportError:
             raise CommandError("--plot needs matplotlib: pip install 'layerwise[plot]'"
                                ) from None
-    task = LOSSES[args.loss][1]
+    decl = tasks.loss_for(args.loss)
     X, y, features, classes, target = _load(args.data, args.target)
-    y, classes = _targets(y, classes, task, args.data)
+    y, classes = _targets(y, classes, decl, args.data)
     rng = np.random.default_rng(args.seed)
     if args.val_split > 0:
         if math.ceil(args.val_split * len(X)) >= len(X):
@@ -289,35 +286,30 @@ def _train(args):
         X_train, X_val, y_train, y_val = lw.data.train_test_split(X, y, args.val_split, rng=rng)
     else:
         X_train, y_train, X_val, y_val = X, y, None, None
-    mean, scale = _standardizer(X_train, args.standardize)
-
-    n_out = len(classes) if task == "classification" else 1
-    model = lw.MLP([X.shape[1], *args.layers, n_out], hidden_activation=args.activation,
-                   output_activation="none", rng=rng)
-    if args.optimizer == "adam":
-        optimizer = lw.optim.Adam(model.parameters(), lr=args.lr or 1e-3,
-                                  weight_decay=args.weight_decay)
-    else:
-        optimizer = lw.optim.SGD(model.parameters(), lr=args.lr or 1e-2,
-                                 momentum=args.momentum or 0.0, weight_decay=args.weight_decay)
-    loss = _make_loss(args.loss)
-    validation = None if X_val is None else ((X_val - mean) / scale, y_val)
+    network = lw.MLP([X.shape[1], *args.layers, tasks.output_size(decl, classes)],
+                     hidden_activation=args.activation,
+                     output_activation=tasks.output_activation(decl), rng=rng)
+    scaling = (lw.nn.Standardize.from_data(X_train) if args.standardize
+               else lw.nn.Standardize(X.shape[1], dtype=X.dtype))
+    model = lw.nn.Sequential(scaling, network)
+    optimizer = _make_optimizer(args.optimizer, model.parameters(), args)
+    loss = getattr(lw.nn, decl.module)()
+    validation = None if X_val is None else (X_val, y_val)
     try:
-        history = lw.fit(model, (X_train - mean) / scale, y_train, loss, optimizer,
+        history = lw.fit(model, X_train, y_train, loss, optimizer,
                          args.epochs, args.batch_size, validation_data=validation, rng=rng,
                          progress=not args.quiet, early_stopping=args.patience)
     except (ValueError, FloatingPointError) as err:
         raise CommandError(str(err)) from None
-    _fold_standardizer(model, mean, scale)
 
     scores = {"training": lw.training.evaluate(model, X_train, y_train, loss)}
     if X_val is not None:
         scores["validation"] = lw.training.evaluate(model, X_val, y_val, loss)
     for part, s in scores.items():
         figure = f"accuracy {s['accuracy']:.4f}  " if "accuracy" in s else ""
-        print(f"{part:<10}  {figure}loss ({args.loss}) {s['loss']:.4f}")
+        print(f"{part:<10}  {figure}loss ({decl.name}) {s['loss']:.4f}")
     if args.out:
-        metadata = {"loss": args.loss, "features": features, "target": target,
+        metadata = {"loss": decl.name, "features": features, "target": target,
                     "classes": classes, "data": os.path.basename(args.data)}
         try:
             lw.save(model, args.out, metadata=metadata)
@@ -327,29 +319,11 @@ def _train(args):
     if args.plot:
         try:
             history.plot(args.plot, title=f"{os.path.basename(args.data)}: "
-                                          f"MLP({model.extra_repr()})")
+                                          f"MLP({network.extra_repr()})")
         except (OSError, ValueError) as err:
             raise CommandError(f"cannot write {args.plot}: {err}") from None
         print(f"training curves written to {args.plot}")
     return 0
-
-
-def _standardizer(X, on):
-    """Mean and scale per feature (a constant feature keeps scale 1)."""
-    if not on:
-        return np.zeros(X.shape[1], X.dtype), np.ones(X.shape[1], X.dtype)
-    mean = X.mean(axis=0, dtype=np.float64)
-    std = X.std(axis=0, dtype=np.float64)
-    return mean.astype(X.dtype), np.where(std > 0, std, 1.0).astype(X.dtype)
-
-
-def _fold_standardizer(model, mean, scale):
-    """Make the first layer take raw features: ((x - m) / s) W + b = x (W / s) + (b - (m / s) W)."""
-    first = model.layers[0]
-    W = first.W.data.astype(np.float64)
-    shift = (mean / scale).astype(np.float64)
-    first.b.data[...] = first.b.data - shift @ W
-    first.W.data[...] = W / scale.astype(np.float64)[:, None]
 
 
 # ------------------------------------------------------------------ saved models
@@ -366,10 +340,10 @@ def _open_model(path):
 
 
 def _input_size(model) -> int:
-    for _, m in model.named_modules():
-        if hasattr(m, "n_input"):
-            return m.n_input
-    raise CommandError("the model has no Dense or Linear layer, so its input size is unknown")
+    if model.input_size is None:
+        raise CommandError("the model does not declare its input size (no layer with a fixed "
+                           "number of input features)")
+    return model.input_size
 
 
 def _columns(X, names, model, meta, where):
@@ -404,8 +378,19 @@ def _features_for(model, meta, path):
     return _columns(X, names, model, meta, path)
 
 
+def _loss_of(meta, out):
+    """The declaration of the loss a model file says it was trained with; a file that names
+    none (saved by lw.save) is taken as a classifier of logits when it has several outputs."""
+    name = meta.get("loss")
+    if name is None:
+        return tasks.loss_for("cross_entropy") if out.shape[1] > 1 else None
+    try:
+        return tasks.loss_for(name)
+    except ValueError as err:
+        raise CommandError(f"the model file names an unknown loss: {err}") from None
+
+
 def _predict(args):
-    from . import functional as F
     from .autodiff.tensor import no_grad
 
     if (args.csv is None) == (args.data is None):
@@ -416,14 +401,9 @@ def _predict(args):
     X = _features_for(model, meta, args.csv)
     with no_grad():
         out = model.eval()(X).data
-    loss, classes = meta.get("loss"), meta.get("classes")
-    if loss == "cross_entropy" or (loss is None and out.shape[1] > 1):
-        probs = F.softmax(out).data
-    elif loss == "bce":
-        p = F.sigmoid(out).data[:, 0]
-        probs = np.stack([1 - p, p], axis=1)
-    else:
-        probs = None
+    classes = meta.get("classes")
+    decl = _loss_of(meta, out)
+    probs = tasks.probabilities(decl, out) if decl is not None else None
     if probs is not None:
         classes = classes or [str(k) for k in range(probs.shape[1])]
     if args.proba:
@@ -468,6 +448,10 @@ def _evaluate(args):
     if name is None:
         raise _UsageError("the model file does not say which loss it was trained with; "
                           "give --loss")
+    try:
+        decl = tasks.loss_for(name)
+    except ValueError as err:
+        raise CommandError(f"the model file names an unknown loss: {err}") from None
     X, y, names, classes, _ = _load(args.data, args.target)
     X = _columns(X, names, model, meta, args.data)
     trained = meta.get("classes")
@@ -477,7 +461,7 @@ def _evaluate(args):
             raise CommandError(f"{args.data}: classes {unknown} were not in the training data")
         y = np.array([trained.index(c) for c in classes])[y]
         classes = trained
-    elif classes is None and trained and LOSSES[name][1] != "regression":
+    elif classes is None and trained and decl.targets != "values":
         try:
             lookup = {int(c): k for k, c in enumerate(trained)}
             y = np.array([lookup[int(v)] for v in y])
@@ -485,12 +469,12 @@ def _evaluate(args):
             raise CommandError(f"{args.data}: label {err} was not in the training data"
                                ) from None
         classes = trained
-    y, _ = _targets(y, classes, LOSSES[name][1], args.data)
+    y, _ = _targets(y, classes, decl, args.data)
     try:
-        scores = lw.training.evaluate(model, X, y, _make_loss(name))
+        scores = lw.training.evaluate(model, X, y, getattr(lw.nn, decl.module)())
     except ValueError as err:
         raise CommandError(str(err)) from None
-    print(f"loss ({name}): {scores['loss']:.4f}")
+    print(f"loss ({decl.name}): {scores['loss']:.4f}")
     if "accuracy" in scores:
         print(f"accuracy: {scores['accuracy']:.4f}")
     return 0

@@ -18,12 +18,59 @@ Normal draws use ``standard_normal`` in float64 (the legacy global state's ``ran
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 
 from . import rng as _rng
 from .dtypes import resolve_dtype
 
-__all__ = ["METHODS", "initialize_weights"]
+__all__ = ["METHODS", "allocation_limit", "constant", "initialize_weights"]
+
+# While a model file is being rebuilt: how many more numbers its parameters may claim.
+_LIMIT: contextvars.ContextVar = contextvars.ContextVar("layerwise_allocation_limit",
+                                                         default=None)
+
+
+@contextlib.contextmanager
+def allocation_limit(n_numbers: int, where: str):
+    """Build modules under a budget: parameters draw nothing (zeros) and, together, may hold
+    at most ``n_numbers`` numbers; one that would pass it raises ``ValueError`` naming
+    ``where`` before anything is allocated. ``lw.load`` builds a file's architecture this way,
+    so a small file claiming a huge layer fails at once instead of allocating gigabytes.
+    """
+    token = _LIMIT.set([int(n_numbers), where])
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+def _claim(shape) -> bool:
+    """Count ``shape`` against the active limit; True when one is active (draw nothing)."""
+    limit = _LIMIT.get()
+    if limit is None:
+        return False
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n > limit[0]:
+        raise ValueError(f"{limit[1]}: the architecture needs a parameter of shape "
+                         f"{tuple(int(d) for d in shape)}, more numbers than the file holds")
+    limit[0] -= n
+    return True
+
+
+def constant(shape, value: float = 0.0, dtype=None) -> np.ndarray:
+    """A parameter array filled with ``value`` (biases, normalisation scales and shifts).
+
+    >>> import layerwise as lw
+    >>> lw.init.constant((1, 3), 0.0)
+    array([[0., 0., 0.]], dtype=float32)
+    """
+    loading = _claim(shape)
+    return np.full(shape, 0.0 if loading else value, dtype=resolve_dtype(dtype))
 
 
 def _normal(std):
@@ -73,4 +120,6 @@ def initialize_weights(n_in: int, n_out: int, method: str = "he", rng=None, dtyp
         raise ValueError(
             f"unknown initialisation method {method!r}; known: {', '.join(METHODS)}"
         )
+    if _claim((n_in, n_out)):
+        return np.zeros((int(n_in), int(n_out)), dtype=resolve_dtype(dtype))
     return METHODS[key](int(n_in), int(n_out), rng).astype(resolve_dtype(dtype), copy=False)

@@ -9,13 +9,11 @@ then the raw tensor bytes)::
                     "architecture": JSON of {"dtype": "float32", "model": <module tree>},
                     "user": JSON of the ``metadata=`` dict, if one was given}
 
-    module tree    {"type": "MLP" | "Sequential", "layers": [<module tree>, ...]}
-                   {"type": "Dense", "n_input": 4, "n_output": 8, "activation": "relu",
-                    "bias": true}
-                   {"type": "Linear", "n_input": 8, "n_output": 3, "bias": true}
-                   {"type": "ReLU" | "Sigmoid" | "Tanh" | "Identity"}
-                   {"type": "LeakyReLU", "negative_slope": 0.01}
-                   {"type": "Softmax" | "LogSoftmax", "axis": -1}
+    module tree    {"module": <a registered class name>, "config": <its get_config()>},
+                   sub-modules nested the same way, e.g.
+                   {"module": "MLP", "config": {"layer_sizes": [4, 8, 3], ...}}
+
+Files of format version 1 (the wave-1 trees ``{"type": "Dense", ...}``) are still read.
 
 Nothing is ever unpickled: the header is JSON, the tensors are raw numbers. Saving writes a
 temporary file in the target's folder, flushes and fsyncs it, then renames it over the target
@@ -24,20 +22,19 @@ temporary file in the target's folder, flushes and fsyncs it, then renames it ov
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import tempfile
 
 import numpy as np
 
-from . import nn
-from .functional.activations import ACTIVATIONS
+from . import init, nn
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "dumps", "load", "loads", "save"]
 
 FORMAT = "layerwise"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+_READABLE_VERSIONS = ("1", "2")
 _DTYPES = ("float16", "float32", "float64")
 
 
@@ -51,99 +48,61 @@ def _safetensors():
 
 
 # ------------------------------------------------------------------ module <-> tree
-# Activation modules by type name, with the settings each one keeps.
-_ACTIVATION_MODULES = {
-    "ReLU": (nn.ReLU, ()), "Sigmoid": (nn.Sigmoid, ()), "Tanh": (nn.Tanh, ()),
-    "Identity": (nn.Identity, ()), "LeakyReLU": (nn.LeakyReLU, ("negative_slope",)),
-    "Softmax": (nn.Softmax, ("axis",)), "LogSoftmax": (nn.LogSoftmax, ("axis",)),
-}
+_MAX_DEPTH = 64  # modules nested deeper than this are refused (no recursion blow-ups)
 
 
-def _describe(module, where="model") -> dict:
-    """The JSON-able tree of a supported module (see the module docstring)."""
-    kind = type(module).__name__
-    if type(module) in (nn.MLP, nn.Sequential):
-        layers = module.layers if type(module) is nn.MLP else module
-        return {"type": kind,
-                "layers": [_describe(m, f"{where}.{i}") for i, m in enumerate(layers)]}
-    if type(module) in (nn.Dense, nn.Linear):
-        if ACTIVATIONS.get(module.activation) is not module._activation:
-            raise ValueError(
-                f"lw.save: {where} ({module!r}) has a custom activation function; only named "
-                f"activations can be saved ({', '.join(sorted(ACTIVATIONS))})"
-            )
-        tree = {"type": kind, "n_input": module.n_input, "n_output": module.n_output}
-        if kind == "Dense":
-            tree["activation"] = module.activation
-        tree["bias"] = module.b is not None
-        return tree
-    if kind in _ACTIVATION_MODULES and type(module) is _ACTIVATION_MODULES[kind][0]:
-        return {"type": kind, **{k: getattr(module, k) for k in _ACTIVATION_MODULES[kind][1]}}
-    return _unsupported(module, where)
+def _describe(model) -> dict:
+    """The JSON-able tree of a model: its registered class name and its config, nested."""
+    name = nn.MODULES.name_of(type(model))
+    if name is None:
+        raise ValueError(
+            f"lw.save: {type(model).__name__} is neither a built-in module nor registered; "
+            "decorate its class with @lw.nn.register (or save model.state_dict() with "
+            "safetensors.numpy.save_file)")
+    try:
+        return {"module": name, "config": model.get_config()}
+    except ValueError as err:
+        raise ValueError(f"lw.save: {err}") from None
 
 
-def _unsupported(module, where):
-    raise ValueError(
-        f"lw.save: cannot describe {where} ({type(module).__name__}); supported: MLP, "
-        f"Sequential, Dense, Linear and the activation modules ({', '.join(_ACTIVATION_MODULES)})"
-        ". For other models, save model.state_dict() with safetensors.numpy.save_file"
-    )
-
-
-def _build(tree, dtype, where="model"):
+def _build(tree, dtype, budget: int, where: str):
     """The module a tree describes, with zero weights (no random draws). Raises ValueError."""
+    _check_depth(tree, where)
+    if not isinstance(tree, dict) or set(tree) != {"module", "config"}:
+        raise ValueError("the model is not an object with 'module' and 'config'")
+    with init.allocation_limit(budget, where), nn.module.building(dtype=dtype):
+        return nn.module.from_json(tree, "model")
+
+
+def _check_depth(tree, where):
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"the architecture is nested deeper than {_MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _from_version_1(tree):
+    """A format-1 tree (``{"type": "Dense", "n_input": 4, ...}``) in today's form."""
     if not isinstance(tree, dict) or not isinstance(tree.get("type"), str):
-        raise ValueError(f"{where} is not an object with a 'type'")  # noqa: TRY004 - bad file
-    kind = tree["type"]
-    expected = {"MLP": {"layers"}, "Sequential": {"layers"},
-                "Dense": {"n_input", "n_output", "activation", "bias"},
-                "Linear": {"n_input", "n_output", "bias"}}
-    keys = expected.get(kind, set(_ACTIVATION_MODULES.get(kind, (None, ()))[1]))
-    if kind not in expected and kind not in _ACTIVATION_MODULES:
-        raise ValueError(f"{where} has the unknown type {kind!r}")
-    if set(tree) - {"type"} != keys:
-        raise ValueError(f"{where} ({kind}) needs the fields {sorted(keys)}, has "
-                         f"{sorted(set(tree) - {'type'})}")
-    if kind in ("MLP", "Sequential"):
-        if not isinstance(tree["layers"], list):
-            raise ValueError(f"{where}.layers is not a list")
-        layers = [_build(t, dtype, f"{where}.{i}") for i, t in enumerate(tree["layers"])]
-        return nn.Sequential(*layers) if kind == "Sequential" else _mlp(layers, dtype, where)
-    if kind in ("Dense", "Linear"):
-        for key in ("n_input", "n_output"):
-            if type(tree[key]) is not int or tree[key] < 1:
-                raise ValueError(f"{where}.{key} must be a positive int, got {tree[key]!r}")
-        if not isinstance(tree["bias"], bool):
-            raise ValueError(f"{where}.bias must be true or false, got {tree['bias']!r}")
-        if kind == "Linear":
-            return nn.Linear(tree["n_input"], tree["n_output"], init="zeros", bias=tree["bias"],
-                             dtype=dtype)
-        if tree["activation"] not in ACTIVATIONS:
-            raise ValueError(f"{where}.activation {tree['activation']!r} is not a known "
-                             "activation")
-        return nn.Dense(tree["n_input"], tree["n_output"], tree["activation"], init="zeros",
-                        bias=tree["bias"], dtype=dtype)
-    cls, fields = _ACTIVATION_MODULES[kind]
-    for key in fields:
-        value = tree[key]
-        ok = type(value) is int if key == "axis" else isinstance(value, (int, float)) \
-            and not isinstance(value, bool)
-        if not ok:
-            raise ValueError(f"{where}.{key} has the wrong type: {value!r}")
-    return cls(**{k: tree[k] for k in fields})
-
-
-def _mlp(layers, dtype, where):
-    """Rebuild an MLP from its Dense layers (sizes chain; hidden layers share an activation)."""
-    if not layers or any(type(layer) is not nn.Dense or layer.b is None for layer in layers):
-        raise ValueError(f"{where}: an MLP is a non-empty list of Dense layers with bias")
-    sizes = [layers[0].n_input] + [layer.n_output for layer in layers]
-    if any(a.n_output != b.n_input for a, b in itertools.pairwise(layers)):
-        raise ValueError(f"{where}: the layer sizes do not chain")
-    hidden = {layer.activation for layer in layers[:-1]} or {"relu"}
-    if len(hidden) != 1:
-        raise ValueError(f"{where}: the hidden layers have different activations {hidden}")
-    return nn.MLP(sizes, hidden.pop(), layers[-1].activation, init="zeros", dtype=dtype)
+        raise ValueError("the model is not an object with a 'type'")  # noqa: TRY004 - bad file
+    kind, fields = tree["type"], {k: v for k, v in tree.items() if k != "type"}
+    if kind in ("MLP", "Sequential") and isinstance(fields.get("layers"), list):
+        layers = [_from_version_1(t) for t in fields["layers"]]
+        if kind == "Sequential":
+            return {"module": kind, "config": {"modules": layers}}
+        configs = [t["config"] for t in layers]
+        if not configs or any(t["module"] != "Dense" for t in layers):
+            raise ValueError("an MLP is a non-empty list of Dense layers")
+        sizes = [configs[0].get("n_input")] + [c.get("n_output") for c in configs]
+        hidden = configs[0]["activation"] if len(configs) > 1 else "relu"
+        return {"module": "MLP", "config": {"layer_sizes": sizes, "hidden_activation": hidden,
+                                            "output_activation": configs[-1]["activation"]}}
+    return {"module": kind, "config": fields}
 
 
 # ------------------------------------------------------------------------------ save
@@ -192,8 +151,8 @@ def dumps(model, metadata: dict | None = None) -> bytes:
     if not isinstance(model, nn.Module):
         raise TypeError(f"lw.save: model must be a lw.nn.Module, got {type(model).__name__}")
     tree = _describe(model)
-    params = list(model.named_parameters())
-    dtypes = sorted({p.data.dtype.name for _, p in params})
+    params = list(model._state_arrays().items())
+    dtypes = sorted({p.dtype.name for _, p in params})
     if len(dtypes) > 1:
         raise ValueError(f"lw.save: the parameters mix dtypes {dtypes}; convert them to one")
     dtype = dtypes[0] if dtypes else "float32"
@@ -208,7 +167,7 @@ def dumps(model, metadata: dict | None = None) -> bytes:
             header["user"] = json.dumps(metadata, allow_nan=False)
         except (TypeError, ValueError) as err:
             raise ValueError(f"lw.save: metadata must be JSON-serialisable: {err}") from None
-    tensors = {name: np.ascontiguousarray(p.data).astype(p.data.dtype.newbyteorder("<"))
+    tensors = {name: np.ascontiguousarray(p).astype(p.dtype.newbyteorder("<"))
                for name, p in params}
     return st.numpy.save(tensors, metadata=header)
 
@@ -329,9 +288,10 @@ def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
             f"format='layerwise'); it holds the tensors {names[:8]}{' ...' if len(names) > 8 else ''}"
             "; read them with safetensors.numpy.load_file"
         )
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise bad(f"layerwise format version {meta.get('format_version')!r}; this layerwise "
-                  f"reads version {FORMAT_VERSION}")
+    version = meta.get("format_version")
+    if version not in _READABLE_VERSIONS:
+        raise bad(f"layerwise format version {version!r}; this layerwise reads versions "
+                  f"{', '.join(_READABLE_VERSIONS)}")
     try:
         architecture = json.loads(meta["architecture"])
         dtype = architecture["dtype"]
@@ -341,9 +301,14 @@ def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
                   ) from None
     if dtype not in _DTYPES:
         raise bad(f"the architecture's dtype {dtype!r} is not one of {_DTYPES}")
+    # the tensor bytes bound how many numbers the architecture may claim (2 bytes the least)
+    budget = (len(data) - 8 - size) // 2
     try:
-        model = _build(tree, np.dtype(dtype))
-    except (ValueError, TypeError) as err:
+        if version == "1":
+            _check_depth(tree, name)
+            tree = _from_version_1(tree)
+        model = _build(tree, np.dtype(dtype), budget, name)
+    except (ValueError, TypeError, KeyError) as err:
         raise bad(f"the architecture in the metadata is invalid: {err}") from None
     try:
         tensors = st.numpy.load(data)
@@ -364,7 +329,7 @@ def loads(data: bytes, return_metadata: bool = False, name: str = "<bytes>"):
 
 def _check_tensors(model, tensors, dtype, bad):
     """Names, shapes and dtypes of the tensors must be those the architecture needs."""
-    params = dict(model.named_parameters())
+    params = model._state_arrays()
     problems = [f"missing {n}" for n in params if n not in tensors]
     problems += [f"unexpected {n}" for n in tensors if n not in params]
     for n, p in params.items():

@@ -107,7 +107,7 @@ def test_accepts_tensors_and_lists_and_x_alone():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"y": np.zeros(4)}, "X has 5 rows but y has 4"),
-    ({"batch_size": 0}, "batch_size must be a positive int, got 0"),
+    ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
     ({"batch_size": -3}, "got -3"),
     ({"batch_size": 2.5}, "got 2.5"),
     ({"batch_size": True}, "got True"),

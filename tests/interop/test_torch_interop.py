@@ -100,7 +100,8 @@ def test_to_torch_of_sequentials_with_activation_modules_and_no_bias():
     seq = nn.Sequential(nn.Linear(3, 4, bias=False, rng=0), nn.LeakyReLU(0.2),
                         nn.Sequential(nn.Dense(4, 2, "tanh", rng=1)), nn.Identity())
     tseq = to_torch(seq)
-    assert [type(m).__name__ for m in tseq] == ["Linear", "LeakyReLU", "Linear", "Tanh"]
+    assert [type(m).__name__ for m in tseq] == ["Linear", "LeakyReLU", "Linear", "Tanh",
+                                                "Identity"]
     assert tseq[0].bias is None and tseq[1].negative_slope == 0.2
     X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
     with torch.no_grad():
@@ -117,14 +118,14 @@ def test_to_torch_keeps_the_softmax_axis(module):
 
 
 def test_to_torch_refuses_what_it_cannot_convert():
-    with pytest.raises(TypeError, match="activation '<lambda>'"):
+    with pytest.raises(ValueError, match="unknown activation '<lambda>'"):
         to_torch(nn.Dense(2, 2, activation=lambda z: z * 2))
 
     class Custom(nn.Module):
         def forward(self, x):
             return x
 
-    with pytest.raises(TypeError, match="no PyTorch equivalent for Custom"):
+    with pytest.raises(ValueError, match="to_torch: Custom has no PyTorch form"):
         to_torch(nn.Sequential(nn.Linear(2, 2), Custom()))
 
 
@@ -202,8 +203,50 @@ def test_from_torch_keeps_a_non_default_leaky_slope_as_its_own_module():
 
 
 def test_from_torch_refuses_what_it_cannot_convert():
-    with pytest.raises(TypeError, match="no layerwise equivalent for Conv1d"):
+    with pytest.raises(ValueError, match=r"module.0 \(Conv1d.*has no layerwise counterpart"):
         from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3)))
+
+
+def test_from_torch_refuses_what_it_cannot_convert_faithfully():
+    """Shared layers, functions called in forward and layers called out of order."""
+    shared = torch.nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="module.0 is called twice"):
+        from_torch(torch.nn.Sequential(shared, torch.nn.ReLU(), shared))
+
+    class WithFunction(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return torch.tanh(self.a(x))
+
+    with pytest.raises(ValueError, match="does more than call its layers.*tanh"):
+        from_torch(WithFunction())
+
+    class OutOfOrder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.a(self.b(x).relu())
+
+    with pytest.raises(ValueError, match="does more than call its layers"):
+        from_torch(OutOfOrder())
+
+    class Reordered(torch.nn.Module):  # registered a, b; called b then a: converts in call order
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 3), torch.nn.Linear(3, 4)
+
+        def forward(self, x):
+            return self.a(self.b(x))
+
+    model = Reordered().double()
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    np.testing.assert_allclose(from_torch(model)(x).data,
+                               model(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
 
 
 # ------------------------------------------------------------------------- round trips
@@ -255,9 +298,8 @@ def test_from_torch_keeps_the_softmax_axis_for_3d_inputs(activation, dim):
                                rtol=1e-12, atol=1e-14)
 
 
-def test_from_torch_skips_dropout_and_identity():
-    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Dropout(0.5),
-                                 torch.nn.Identity(), torch.nn.ReLU())
+def test_from_torch_folds_identity_and_activations_into_the_dense():
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Identity(), torch.nn.ReLU())
     ours = from_torch(module)
     assert len(ours) == 1 and ours[0].activation == "relu"  # ReLU joins the Dense
     module.eval()

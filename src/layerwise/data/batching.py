@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..autodiff.tensor import Tensor
+from ..checks import positive_int
 from ..rng import resolve_rng
 
 __all__ = ["as_rows", "batches", "num_batches"]
@@ -61,10 +60,8 @@ def batches(X, y=None, batch_size: int = 32, shuffle: bool = False, rng=None,
         y = as_rows(y, "y")
         if len(y) != n:
             raise ValueError(f"batches: X has {n} rows but y has {len(y)}; they must match")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-            or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")
-    return _generate(X, y, n, int(batch_size), shuffle, rng, drop_last)
+    batch_size = positive_int(batch_size, "batch_size", "batches")
+    return _generate(X, y, n, batch_size, shuffle, rng, drop_last)
 
 
 def _generate(X, y, n, batch_size, shuffle, rng, drop_last):

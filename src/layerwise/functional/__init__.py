@@ -5,6 +5,7 @@ Every function accepts ndarrays or Tensors and returns a Tensor.
 
 from .activations import (
     ACTIVATIONS,
+    activation,
     get_activation,
     identity,
     leaky_relu,
@@ -16,6 +17,7 @@ from .activations import (
 )
 from .linear import dense, forward_layer, linear
 from .losses import (
+    LOSSES,
     REDUCTIONS,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -23,6 +25,7 @@ from .losses import (
     cross_entropy,
     huber_loss,
     l1_loss,
+    loss,
     mae_loss,
     mse_gradient,
     mse_loss,
@@ -31,7 +34,9 @@ from .losses import (
 
 __all__ = [
     "ACTIVATIONS",
+    "LOSSES",
     "REDUCTIONS",
+    "activation",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "categorical_cross_entropy",
@@ -45,6 +50,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "loss",
     "mae_loss",
     "mse_gradient",
     "mse_loss",

@@ -4,24 +4,35 @@ Each returns the per-element (or per-sample) losses passed through one ``reduce`
 ``reduction='mean'`` (default), ``'sum'`` or ``'none'``. Regression losses are composed from
 tensor primitives; the cross-entropies are primitives of their own because their stable
 forms and fused gradients (softmax - target, sigmoid - target) need the whole expression.
+
+Each loss is declared once in ``LOSSES`` (see :func:`loss`) with the ``lw.nn`` module class
+made for it, its PyTorch counterpart, and what it takes: the kind of targets and the kind of
+predictions. ``fit`` checks targets and counts accuracy from these; the command line builds
+the model's output layer and its ``--proba`` output from them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor, primitive
+from ..registry import Registry
 from .activations import _log_softmax, _sigmoid
 
 __all__ = [
+    "LOSSES",
     "REDUCTIONS",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "categorical_cross_entropy",
+    "check_options",
     "cross_entropy",
     "huber_loss",
     "l1_loss",
+    "loss",
     "mae_loss",
     "mse_gradient",
     "mse_loss",
@@ -30,9 +41,58 @@ __all__ = [
 
 REDUCTIONS = ("mean", "sum", "none")
 
+LOSSES: Registry = Registry("loss")
+"""Every loss by name: a read-only mapping name -> function; ``LOSSES.declaration(name)``
+holds its module class name, PyTorch counterpart, target and prediction kinds."""
+
+TARGETS = {
+    "values": "real values shaped like the predictions (regression)",
+    "labels": "integer class labels (N,) (or class probabilities (N, C))",
+    "one_hot": "one-hot rows (N, C)",
+    "binary": "values in [0, 1] shaped like the predictions",
+    "distribution": "probability rows (N, C)",
+}
+"""The kinds of ``y_true`` a loss may declare."""
+
+PREDICTIONS = {
+    # kind: (the output activation that produces it, how to turn it into probabilities)
+    "values": ("none", None),
+    "logits": ("none", "softmax"),
+    "binary_logits": ("none", "sigmoid"),
+    "probabilities": (None, None),  # softmax for one-hot targets, sigmoid for binary ones
+    "log_probabilities": ("log_softmax", "exp"),
+}
+"""The kinds of ``y_pred`` a loss may declare."""
+
+
+def loss(name: str, *, module: str, targets: str, predictions: str, torch: str | None = None,
+         aliases=(), module_aliases=(), builtin: bool = True) -> Callable:
+    """Declare a loss function ``fn(y_true, y_pred, **options)`` (a decorator).
+
+    Args:
+        name: the name used everywhere (``--loss``, model files' metadata).
+        module: the ``lw.nn`` class made for it (``MSELoss``); ``module_aliases`` more names.
+        targets: a key of ``TARGETS``; predictions: a key of ``PREDICTIONS``.
+        torch: the ``torch.nn`` loss class computing the same thing, if any.
+        aliases: other accepted names.
+    """
+    if targets not in TARGETS or predictions not in PREDICTIONS:
+        raise ValueError(f"loss {name!r}: targets must be one of {list(TARGETS)} and "
+                         f"predictions one of {list(PREDICTIONS)}")
+
+    def declare(fn):
+        LOSSES.add(name, fn, aliases=aliases, builtin=builtin, module=module,
+                   module_aliases=tuple(module_aliases), torch=torch, targets=targets,
+                   predictions=predictions)
+        return fn
+
+    return declare
+
 
 def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
-    """Apply a loss reduction: ``'mean'`` over every element, ``'sum'``, or ``'none'``."""
+    """Apply a loss reduction: ``'mean'`` over every element, ``'sum'``, or ``'none'``.
+
+    (Loss functions check their options first with :func:`check_options`.)"""
     if reduction == "mean":
         return ops.mean(losses)
     if reduction == "sum":
@@ -44,6 +104,45 @@ def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
 
 def _unknown_reduction(reduction) -> ValueError:
     return ValueError(f"unknown reduction {reduction!r}; known: {', '.join(REDUCTIONS)}")
+
+
+def _number_in(lo, hi, lo_open=False, hi_open=False):
+    """A check that an option is a real number in [lo, hi] (ends open where asked)."""
+    def check(value):
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and \
+            not isinstance(value, bool) and np.isfinite(value)
+        ok = ok and (value > lo if lo_open else value >= lo) and \
+            (value < hi if hi_open else value <= hi)
+        if not ok:
+            if hi == np.inf:
+                return f"must be {'>' if lo_open else '>='} {lo}, got {value!r}"
+            brackets = ("(" if lo_open else "[") + f"{lo}, {hi}" + (")" if hi_open else "]")
+            return f"must be a number in {brackets}, got {value!r}"
+        return None
+    return check
+
+
+def _reduction(value):
+    return None if value in REDUCTIONS else \
+        f"{value!r} is unknown; known: {', '.join(REDUCTIONS)}"
+
+
+OPTION_CHECKS = {
+    "reduction": _reduction,
+    "delta": _number_in(0, np.inf, lo_open=True, hi_open=True),
+    "epsilon": _number_in(0, 0.5, lo_open=True, hi_open=True),
+    "label_smoothing": _number_in(0, 1),
+}
+"""The one rule for each loss option, used by the functions and the modules alike."""
+
+
+def check_options(where: str, **options) -> None:
+    """Raise ``ValueError`` naming ``where`` and the option if any option breaks its rule."""
+    for key, value in options.items():
+        rule = OPTION_CHECKS.get(key)
+        problem = rule(value) if rule else None
+        if problem:
+            raise ValueError(f"{where}: {key} {problem}")
 
 
 def _as_tensor(x) -> Tensor:
@@ -76,6 +175,8 @@ def _probability_bounds(dtype, epsilon):
 
 
 # ----------------------------------------------------------------------- regression
+@loss("mse", module="MSELoss", torch="MSELoss", targets="values", predictions="values",
+      aliases=("mse_loss",))
 def mse_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     """Mean squared error: l_i = (y_i - y^_i)^2, then reduced (mean over all elements).
 
@@ -85,11 +186,14 @@ def mse_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     >>> float(lw.F.mse_loss([1.0, 2.0], [1.5, 2.0]))
     0.125
     """
+    check_options("mse_loss", reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "mse_loss")
     d = y_pred - y_true
     return reduce(d * d, reduction)
 
 
+@loss("mae", module="L1Loss", module_aliases=("MAELoss",), torch="L1Loss", targets="values",
+      predictions="values", aliases=("mae_loss", "l1", "l1_loss"))
 def mae_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     """Mean absolute error: l_i = |y_i - y^_i| (gradient sign(y^ - y), 0 at 0). ``torch.nn.L1Loss``.
 
@@ -97,6 +201,7 @@ def mae_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     >>> float(lw.F.mae_loss([1.0, 2.0], [1.5, 2.0]))
     0.25
     """
+    check_options("mae_loss", reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "mae_loss")
     return reduce(ops.abs(y_pred - y_true), reduction)
 
@@ -104,6 +209,8 @@ def mae_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
 l1_loss = mae_loss
 
 
+@loss("huber", module="HuberLoss", torch="HuberLoss", targets="values", predictions="values",
+      aliases=("huber_loss",))
 def huber_loss(y_true, y_pred, delta: float = 1.0, reduction: str = "mean") -> Tensor:
     """Huber loss (the chapter's exercise 3), equal to ``torch.nn.HuberLoss``.
 
@@ -116,8 +223,7 @@ def huber_loss(y_true, y_pred, delta: float = 1.0, reduction: str = "mean") -> T
     >>> float(lw.F.huber_loss([0.0, 0.0], [0.5, 3.0]))
     1.3125
     """
-    if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    check_options("huber_loss", delta=delta, reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "huber_loss")
     a = ops.abs(y_pred - y_true)
     q = ops.clip(a, hi=delta)
@@ -139,6 +245,8 @@ def _binary_cross_entropy(p, y, epsilon=1e-15):
     return out, backward
 
 
+@loss("bce", module="BCELoss", torch="BCELoss", targets="binary", predictions="probabilities",
+      aliases=("binary_cross_entropy",))
 def binary_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction: str = "mean"):
     """Binary cross-entropy on probabilities, as the chapter: predictions clipped to [eps, 1-eps].
 
@@ -152,6 +260,7 @@ def binary_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction: str 
     >>> round(float(lw.F.binary_cross_entropy([1.0], [0.5])), 6)
     0.693147
     """
+    check_options("binary_cross_entropy", epsilon=epsilon, reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "binary_cross_entropy")
     return reduce(_binary_cross_entropy(y_pred, y_true, epsilon=epsilon), reduction)
 
@@ -163,6 +272,9 @@ def _bce_with_logits(x, y):
     return out, lambda g, needs: (g * (_sigmoid(x) - y), None)
 
 
+@loss("bce_with_logits", module="BCEWithLogitsLoss", torch="BCEWithLogitsLoss",
+      targets="binary", predictions="binary_logits",
+      aliases=("binary_cross_entropy_with_logits",))
 def binary_cross_entropy_with_logits(y_true, logits, reduction: str = "mean") -> Tensor:
     """Sigmoid + binary cross-entropy in one stable step, as ``torch.nn.BCEWithLogitsLoss``.
 
@@ -172,6 +284,7 @@ def binary_cross_entropy_with_logits(y_true, logits, reduction: str = "mean") ->
     >>> round(float(lw.F.binary_cross_entropy_with_logits([1.0], [0.0])), 6)
     0.693147
     """
+    check_options("binary_cross_entropy_with_logits", reduction=reduction)
     y_true, logits = _pair(y_true, logits, "binary_cross_entropy_with_logits")
     return reduce(_bce_with_logits(logits, y_true), reduction)
 
@@ -185,6 +298,8 @@ def _categorical_cross_entropy(p, y, epsilon=1e-15):
     return out, lambda g, needs: (-np.expand_dims(g, -1) * y / pc, None)
 
 
+@loss("categorical_cross_entropy", module="CategoricalCrossEntropyLoss", targets="one_hot",
+      predictions="probabilities")
 def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction: str = "mean"):
     """Categorical cross-entropy on one-hot targets and probabilities, as the chapter.
 
@@ -198,6 +313,7 @@ def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction:
     >>> round(float(lw.F.categorical_cross_entropy([[1, 0]], [[0.5, 0.5]])), 6)
     0.693147
     """
+    check_options("categorical_cross_entropy", epsilon=epsilon, reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "categorical_cross_entropy")
     return reduce(_categorical_cross_entropy(y_pred, y_true, epsilon=epsilon), reduction)
 
@@ -251,6 +367,8 @@ def _cross_entropy(logits, target, label_smoothing=0.0, labels=True, reduction="
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
+@loss("cross_entropy", module="CrossEntropyLoss", torch="CrossEntropyLoss", targets="labels",
+      predictions="logits")
 def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str = "mean"):
     """Softmax cross-entropy from logits, as ``torch.nn.CrossEntropyLoss``.
 
@@ -267,10 +385,7 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
     0.693147
     """
     logits = _as_tensor(logits)
-    if reduction not in REDUCTIONS:
-        raise _unknown_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    check_options("cross_entropy", label_smoothing=label_smoothing, reduction=reduction)
     shape = logits.data.shape
     if not shape:
         raise ValueError("cross_entropy: logits must have a class axis, got a scalar")

@@ -6,27 +6,9 @@ The one deliberate layout difference: layerwise's ``W`` is ``(n_in, n_out)`` (th
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import functional as F
-from ..nn import MLP, Dense, Module, Sequential
-from ..nn import activation as act
+from ..nn import MODULES, Activation, Dense, Module, Sequential
 
 __all__ = ["from_torch", "to_torch"]
-
-# layerwise activation name -> (torch module factory name, kwargs)
-_TO_TORCH = {
-    "relu": ("ReLU", {}),
-    "sigmoid": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-    "softmax": ("Softmax", {"dim": -1}),
-    "log_softmax": ("LogSoftmax", {"dim": -1}),
-    "leaky_relu": ("LeakyReLU", {}),
-}
-_MODULES = {
-    act.ReLU: "relu", act.Sigmoid: "sigmoid", act.Tanh: "tanh", act.Softmax: "softmax",
-    act.LogSoftmax: "log_softmax", act.LeakyReLU: "leaky_relu",
-}
 
 
 def _torch():
@@ -34,27 +16,18 @@ def _torch():
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "lw.interop needs PyTorch: pip install 'layerwise[torch]' (torch==2.13.0)"
+            "lw.interop needs PyTorch: pip install 'layerwise[torch]'"
         ) from exc
     return torch
-
-
-def _leaves(model: Module):
-    if isinstance(model, MLP):
-        return list(model.layers)
-    if isinstance(model, Sequential):
-        out = []
-        for m in model:
-            out += _leaves(m)
-        return out
-    return [model]
 
 
 def to_torch(model: Module):
     """Return an equivalent ``torch.nn.Sequential`` holding copies of the weights.
 
-    Each ``Dense`` becomes ``Linear`` (weight = W.T, same dtype) followed by its activation
-    module; activation modules map one to one.
+    Each module gives its own PyTorch form (``Module.to_torch_modules``): a ``Dense`` becomes
+    ``Linear`` (weight = W.T, same dtype) followed by its activation's module, an activation
+    module the ``torch.nn`` class its declaration names. A module with no PyTorch form raises
+    ``ValueError`` naming it.
 
     >>> import layerwise as lw
     >>> lw.interop.to_torch(lw.MLP([4, 8, 3], rng=0))  # doctest: +SKIP
@@ -66,78 +39,96 @@ def to_torch(model: Module):
     )
     """
     torch = _torch()
-    nn = torch.nn
-    layers = []
-    for m in _leaves(model):
-        if isinstance(m, Dense):
-            dtype = getattr(torch, m.W.dtype.name)
-            linear = nn.Linear(m.n_input, m.n_output, bias=m.b is not None, dtype=dtype)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W.data.T)))
-                if m.b is not None:
-                    linear.bias.copy_(torch.from_numpy(m.b.data.reshape(-1).copy()))
-            layers.append(linear)
-            name = m.activation
-        elif isinstance(m, act.Identity):
-            continue
-        elif type(m) in _MODULES:
-            name = _MODULES[type(m)]
-        else:
-            raise TypeError(f"to_torch: no PyTorch equivalent for {m!r}")
-        if name == "none":
-            continue
-        if name not in _TO_TORCH:
-            raise TypeError(f"to_torch: no PyTorch equivalent for activation {name!r} in {m!r}")
-        cls, kwargs = _TO_TORCH[name]
-        if name == "leaky_relu" and isinstance(m, act.LeakyReLU):
-            kwargs = {"negative_slope": m.negative_slope}
-        elif isinstance(m, (act.Softmax, act.LogSoftmax)):
-            kwargs = {"dim": m.axis}
-        layers.append(getattr(nn, cls)(**kwargs))
-    return nn.Sequential(*layers)
+    if not isinstance(model, Module):
+        raise TypeError(f"to_torch: expected a lw.nn.Module, got {type(model).__name__}")
+    return torch.nn.Sequential(*model.to_torch_modules(torch.nn))
+
+
+def _converters() -> dict:
+    """``torch.nn`` class name -> the registered layerwise class converting from it."""
+    return {name: cls for cls in MODULES.values() for name in cls.torch_counterparts()}
 
 
 def from_torch(module) -> Sequential:
-    """Return a layerwise ``Sequential`` equivalent to a stack of ``Linear`` and activations.
+    """Return a layerwise ``Sequential`` equivalent to a PyTorch stack of layers.
 
-    Each ``Linear`` becomes a ``Dense`` (W = weight.T, in the weight's dtype). An activation
-    right after it becomes that Dense's activation when the two mean the same thing
-    (softmax over the last axis, LeakyReLU with the default slope); otherwise it is kept as its
-    own module (``Softmax(dim=1)`` as ``Softmax(axis=1)``, right for 3-D inputs too).
-    ``Identity`` and ``Dropout`` (an identity at inference) are skipped.
+    Each leaf module becomes the registered layerwise module that declares it as its
+    counterpart: ``Linear`` a ``Dense`` (W = weight.T, in the weight's dtype), an activation
+    the module of the activation declaring it. An activation right after a ``Linear`` becomes
+    that Dense's activation when it has its default settings (softmax over the last axis);
+    otherwise it stays a module of its own (``Softmax(dim=1)`` as ``Softmax(axis=1)``).
+
+    Only what converts faithfully does: the forward (read with ``torch.fx``) must call leaf
+    layers one after another, each once, like a ``torch.nn.Sequential`` or the chapter's
+    ``SimpleNetwork``. A function call such as ``torch.tanh``, a branch, a layer used twice
+    (shared weights) or a layer without a counterpart raises ``ValueError`` naming it.
     """
     torch = _torch()
-    nn = torch.nn
-    names = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Softmax: "softmax",
-             nn.LogSoftmax: "log_softmax", nn.LeakyReLU: "leaky_relu"}
-    flat = [m for m in module.modules() if not list(m.children())]
-    out = []
-    for m in flat:
-        if isinstance(m, nn.Linear):
-            weight = m.weight.detach().cpu().numpy()
-            dense = Dense(m.in_features, m.out_features, "none", init="zeros",
-                          bias=m.bias is not None, dtype=weight.dtype)
-            dense.W.data[...] = weight.T
-            if m.bias is not None:
-                dense.b.data[...] = m.bias.detach().cpu().numpy().reshape(1, -1)
-            out.append(dense)
-        elif type(m) in names:
-            name = names[type(m)]
-            dim = getattr(m, "dim", None)
-            axis = -1 if dim is None else dim
-            slope = getattr(m, "negative_slope", 0.01)
-            previous = out[-1] if out else None
-            if (axis == -1 and slope == 0.01 and isinstance(previous, Dense)
-                    and previous.activation == "none"):
-                previous.activation, previous._activation = F.get_activation(name)
-            elif name in ("softmax", "log_softmax"):
-                out.append((act.Softmax if name == "softmax" else act.LogSoftmax)(axis=axis))
-            elif name == "leaky_relu":
-                out.append(act.LeakyReLU(slope))
-            else:
-                out.append({"relu": act.ReLU, "sigmoid": act.Sigmoid, "tanh": act.Tanh}[name]())
-        elif isinstance(m, (nn.Identity, nn.Dropout)):
-            continue
-        else:
-            raise TypeError(f"from_torch: no layerwise equivalent for {m!r}")
+    leaves = _traced_leaves(torch, module)
+    converters = _converters()
+    out: list = []
+    for where, m in leaves:
+        cls = converters.get(type(m).__name__)
+        if cls is None:
+            raise ValueError(f"from_torch: {where} ({m!r}) has no layerwise counterpart; "
+                             f"known: {', '.join(sorted(converters))}")
+        converted = cls.from_torch_module(m)
+        previous = out[-1] if out else None
+        if (isinstance(converted, Activation) and type(previous) is Dense
+                and previous.activation == "none" and _default_settings(converted)):
+            out[-1] = _with_activation(previous, converted.name)
+        elif converted is not None:
+            out.append(converted)
     return Sequential(*out)
+
+
+def _traced_leaves(torch, module) -> list:
+    """``(dotted name, leaf module)`` in the order ``module``'s forward calls them.
+
+    Read from ``torch.fx``'s trace of the forward, so a custom module converts only when its
+    forward is a plain chain of layer calls; a function call (``torch.tanh``), a method call,
+    a branch or a layer used twice (shared weights) raises ``ValueError`` naming it.
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+    try:
+        traced = torch.fx.symbolic_trace(module)
+    except Exception as err:  # noqa: BLE001 - any tracing failure means: not a plain chain
+        raise ValueError(f"from_torch: cannot read the forward of {type(module).__name__} "
+                         f"({type(err).__name__}: {err}); convert a torch.nn.Sequential"
+                         ) from None
+    modules = dict(traced.named_modules())
+    leaves, seen, previous = [], set(), None
+    for node in traced.graph.nodes:
+        if node.op == "placeholder":
+            if previous is not None:
+                raise ValueError(f"from_torch: {type(module).__name__} takes several inputs")
+            previous = node
+        elif node.op == "call_module" and node.args == (previous,) and not node.kwargs:
+            if node.target in seen:
+                raise ValueError(f"from_torch: module.{node.target} is called twice (shared "
+                                 "weights), which layerwise would make two independent layers")
+            seen.add(node.target)
+            leaves.append((f"module.{node.target}", modules[node.target]))
+            previous = node
+        elif node.op == "output" and node.args == (previous,):
+            break
+        else:
+            what = getattr(node.target, "__name__", node.target)
+            raise ValueError(
+                f"from_torch: the forward of {type(module).__name__} does more than call its "
+                f"layers one after another ({node.op} {what}); only such chains convert "
+                "faithfully")
+    return leaves
+
+
+def _default_settings(activation: Activation) -> bool:
+    return activation.params == activation.declaration.params
+
+
+def _with_activation(dense: Dense, name: str) -> Dense:
+    """The same layer (same weights) with ``name`` as its activation."""
+    fused = Dense(dense.n_input, dense.n_output, name, init="zeros", bias=dense.b is not None,
+                  dtype=dense.W.dtype)
+    fused.load_state_dict(dense.state_dict())
+    return fused

@@ -1,40 +1,22 @@
-"""``lw.nn``: modules — layers, containers, activations and losses."""
+"""``lw.nn``: modules — layers, containers, activations and losses.
 
-from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+Every class here is registered in ``MODULES`` (so models made of them save, load and convert);
+the activation and loss classes are made from their declarations in ``lw.functional``.
+"""
+
+from . import activation as _activation
+from . import loss as _loss
+from .activation import Activation
 from .container import MLP, Sequential
 from .dense import Dense, Linear
-from .loss import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CategoricalCrossEntropyLoss,
-    CrossEntropyLoss,
-    HuberLoss,
-    L1Loss,
-    MAELoss,
-    MSELoss,
-)
-from .module import Module, training_mode
+from .loss import Loss
+from .module import MODULES, Module, register, training_mode
+from .standardize import Standardize
 
-__all__ = [
-    "MLP",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "CategoricalCrossEntropyLoss",
-    "CrossEntropyLoss",
-    "Dense",
-    "HuberLoss",
-    "Identity",
-    "L1Loss",
-    "LeakyReLU",
-    "Linear",
-    "LogSoftmax",
-    "MAELoss",
-    "MSELoss",
-    "Module",
-    "ReLU",
-    "Sequential",
-    "Sigmoid",
-    "Softmax",
-    "Tanh",
-    "training_mode",
+globals().update({name: getattr(_activation, name) for name in _activation.__all__})
+globals().update({name: getattr(_loss, name) for name in _loss.__all__})
+
+__all__ = [  # noqa: PLE0604 - the activation and loss classes are made from declarations
+    "MLP", "MODULES", "Activation", "Dense", "Linear", "Loss", "Module", "Sequential",
+    "Standardize", "register", "training_mode", *_activation.__all__[1:], *_loss.__all__[1:],
 ]

@@ -1,75 +1,123 @@
-"""Activation modules: thin wrappers over ``lw.functional``'s activations."""
+"""Activation modules, made from the declarations in ``lw.F.ACTIVATIONS``.
+
+``Activation(name, **params)`` runs any declared activation; each built-in declaration that
+names a module class (``ReLU``, ``Softmax``, ...) gets that class here, a subclass whose
+constructor takes the activation's own parameters. Nothing about an activation is written in
+this file: declaring one in ``lw.functional`` is enough.
+"""
 
 from __future__ import annotations
 
-from .. import functional as F
-from .module import Module
+import inspect
 
-__all__ = ["Identity", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+from ..functional.activations import ACTIVATIONS
+from .module import Module, register
+
+__all__ = ["Activation"]
 
 
-class ReLU(Module):
-    """max(0, x), elementwise."""
+@register(_builtin=True)
+class Activation(Module):
+    """A module applying the declared activation ``name`` with keyword ``params``.
+
+    >>> import layerwise as lw
+    >>> lw.nn.Activation("leaky_relu", negative_slope=0.2)
+    Activation('leaky_relu', negative_slope=0.2)
+    >>> lw.nn.LeakyReLU(0.2)(lw.Tensor([-1.0]))
+    Tensor([-0.2])
+    """
+
+    def __init__(self, name: str, **params):
+        try:
+            decl = ACTIVATIONS.declaration(name)
+        except KeyError as err:
+            raise ValueError(err.args[0]) from None
+        unknown = set(params) - set(decl.params)
+        if unknown:
+            raise ValueError(f"activation {decl.name!r} takes no parameter "
+                             f"{', '.join(sorted(unknown))} (its parameters: "
+                             f"{', '.join(decl.params) or 'none'})")
+        self.name = decl.name
+        self.params = {**decl.params, **params}
+        self.fn = decl.obj
+
+    @property
+    def declaration(self):
+        """This activation's declaration in ``lw.F.ACTIVATIONS``."""
+        return ACTIVATIONS.declaration(self.name)
 
     def forward(self, x):
-        return F.relu(x)
+        return self.fn(x, **self.params)
 
+    def __getattr__(self, key):
+        # the activation's parameters read as attributes: LeakyReLU().negative_slope
+        params = self.__dict__.get("params", {})
+        if key in params:
+            return params[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
 
-class LeakyReLU(Module):
-    """x if x > 0 else negative_slope * x."""
-
-    def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = negative_slope
-
-    def forward(self, x):
-        return F.leaky_relu(x, negative_slope=self.negative_slope)
+    def __setattr__(self, key, value):
+        params = self.__dict__.get("params")
+        if params is not None and key in params:
+            params[key] = value
+        else:
+            object.__setattr__(self, key, value)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        if type(self) is Activation:
+            return ", ".join(filter(None, [repr(self.name), changed]))
+        return changed
+
+    # ------------------------------------------------------------------ conversions
+    def to_torch_modules(self, nn) -> list:
+        decl = self.declaration
+        if decl.torch is None:
+            raise ValueError(f"to_torch: the activation {self.name!r} names no PyTorch "
+                             "counterpart (register it with torch=...)")
+        if callable(decl.torch):
+            return [decl.torch(**self.params)]
+        renamed = {decl.torch_args.get(k, k): v for k, v in self.params.items()}
+        return [getattr(nn, decl.torch)(**renamed)]
+
+    @classmethod
+    def torch_counterparts(cls) -> tuple:
+        return tuple(d.torch for d in ACTIVATIONS.declarations() if isinstance(d.torch, str))
+
+    @classmethod
+    def from_torch_module(cls, module):
+        decl = next(d for d in ACTIVATIONS.declarations() if d.torch == type(module).__name__)
+        params = {k: getattr(module, decl.torch_args.get(k, k)) for k in decl.params}
+        made = _CLASSES.get(decl.name)
+        return made(**params) if made else Activation(decl.name, **params)
 
 
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)), stable for any finite x."""
+def _activation_class(decl) -> type:
+    """The ``lw.nn`` class of a declared activation: its parameters as constructor arguments."""
+    params = [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
+              for k, v in decl.params.items()]
+    signature = inspect.Signature([inspect.Parameter("self",
+                                                     inspect.Parameter.POSITIONAL_ONLY),
+                                   *params])
 
-    def forward(self, x):
-        return F.sigmoid(x)
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        Activation.__init__(self, decl.name, **dict(list(bound.arguments.items())[1:]))
 
-
-class Tanh(Module):
-    """tanh(x)."""
-
-    def forward(self, x):
-        return F.tanh(x)
-
-
-class Softmax(Module):
-    """exp(x_i) / sum_j exp(x_j) along ``axis`` (default: the last, the class axis)."""
-
-    def __init__(self, axis: int = -1):
-        self.axis = axis
-
-    def forward(self, x):
-        return F.softmax(x, axis=self.axis)
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    doc = (decl.obj.__doc__ or "").strip().splitlines()
+    return type(decl.module, (Activation,), {
+        "__init__": __init__,
+        "__doc__": f"Module form of ``lw.F.{decl.obj.__name__}``: {doc[0] if doc else ''}",
+        "__module__": __name__,
+        "__qualname__": decl.module,
+    })
 
 
-class LogSoftmax(Module):
-    """log(softmax(x)) along ``axis``, computed stably."""
+_CLASSES: dict = {}  # activation name -> its module class (built-ins; users use Activation)
 
-    def __init__(self, axis: int = -1):
-        self.axis = axis
-
-    def forward(self, x):
-        return F.log_softmax(x, axis=self.axis)
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
-
-class Identity(Module):
-    """Returns its input."""
-
-    def forward(self, x):
-        return F.identity(x)
+for _decl in ACTIVATIONS.declarations():
+    if _decl.module:
+        _CLASSES[_decl.name] = globals()[_decl.module] = register(_activation_class(_decl), _builtin=True)
+        __all__.append(_decl.module)

@@ -6,11 +6,12 @@ import itertools
 
 from ..rng import resolve_rng
 from .dense import Dense
-from .module import Module
+from .module import Module, register, to_json
 
 __all__ = ["MLP", "Sequential"]
 
 
+@register(_builtin=True)
 class Sequential(Module):
     """Modules applied one after another; indexable, sliceable and iterable.
 
@@ -42,6 +43,13 @@ class Sequential(Module):
         for i, m in enumerate(self._layers):
             yield str(i), m
 
+    def get_config(self) -> dict:
+        """``{"modules": [...]}``: the modules it holds now (``append`` included)."""
+        return {"modules": [to_json(m, f"Sequential.{i}") for i, m in enumerate(self._layers)]}
+
+    def to_torch_modules(self, nn) -> list:
+        return [t for m in self._layers for t in m.to_torch_modules(nn)]
+
     def append(self, module: Module) -> Sequential:
         self._layers.append(module)
         return self
@@ -58,6 +66,7 @@ class Sequential(Module):
         return iter(self._layers)
 
 
+@register(_builtin=True)
 class MLP(Module):
     """The chapter's ``MultiLayerNetwork``: Dense layers with one activation for hidden layers
     and another for the output.
@@ -94,6 +103,9 @@ class MLP(Module):
 
     def forward(self, X):
         return self.layers(X)
+
+    def to_torch_modules(self, nn) -> list:
+        return self.layers.to_torch_modules(nn)
 
     def forward_with_cache(self, X):
         """Forward pass that also returns the chapter's cache.

@@ -7,16 +7,15 @@ import numpy as np
 from .. import functional as F
 from ..autodiff.tensor import Tensor
 from ..dtypes import resolve_dtype
+from ..init import constant as init_constant
 from ..init import initialize_weights
 from ..rng import resolve_rng
-from .module import Module
+from .module import Module, register
 
 __all__ = ["Dense", "Linear"]
 
-# The built-in activations, which lw.F.dense fuses with the layer's linear map.
-_FUSABLE = frozenset(F.ACTIVATIONS.values())
 
-
+@register(_builtin=True)
 class Dense(Module):
     """Fully connected layer: ``Z = X @ W + b``, ``A = activation(Z)``.
 
@@ -50,11 +49,12 @@ class Dense(Module):
         self.activation, self._activation = F.get_activation(activation)
         self.W = Tensor(initialize_weights(n_input, n_output, init, rng=resolve_rng(rng),
                                            dtype=dtype), requires_grad=True)
+        self.b: Tensor | None
         if bias:
-            self.b = Tensor(np.zeros((1, self.n_output), dtype=dtype), requires_grad=True)
+            self.b = Tensor(init_constant((1, self.n_output), 0.0, dtype), requires_grad=True)
         else:
             self.b = None
-        self.cache = {}
+        self.cache: dict = {}
 
     def forward(self, X) -> Tensor:
         """``(..., n_input) -> (..., n_output)``; inputs are cast to the layer's dtype."""
@@ -68,7 +68,7 @@ class Dense(Module):
             X = X.astype(W.data.dtype)
             x = X.data if isinstance(X, Tensor) else X
         fn = self._activation
-        if fn in _FUSABLE:
+        if fn is F.identity or hasattr(fn, "rule"):
             # one graph node per layer (none at all under no_grad): see lw.F.dense
             A, z = F.dense(X, W, b, fn)
             a = A.data
@@ -83,11 +83,47 @@ class Dense(Module):
         cache["A"] = a
         return A
 
+    @property
+    def input_size(self) -> int:
+        return self.n_input
+
     def extra_repr(self) -> str:
         text = f"{self.n_input} -> {self.n_output}, activation={self.activation}"
         return text if self.b is not None else text + ", bias=False"
 
+    # ------------------------------------------------------------------ conversions
+    def to_torch_modules(self, nn) -> list:
+        """``Linear`` (weight = W.T, same dtype) then the activation's module, if any."""
+        import torch
 
+        linear = nn.Linear(self.n_input, self.n_output, bias=self.b is not None,
+                           dtype=getattr(torch, self.W.dtype.name))
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(self.W.data.T)))
+            if self.b is not None:
+                linear.bias.copy_(torch.from_numpy(self.b.data.reshape(-1).copy()))
+        if self._activation is F.identity:
+            return [linear]
+        from .activation import Activation
+
+        return [linear, *Activation(self.activation).to_torch_modules(nn)]
+
+    @classmethod
+    def torch_counterparts(cls) -> tuple:
+        return ("Linear",) if cls is Dense else ()
+
+    @classmethod
+    def from_torch_module(cls, module, activation="none"):
+        weight = module.weight.detach().cpu().numpy()
+        dense = cls(module.in_features, module.out_features, activation, init="zeros",
+                    bias=module.bias is not None, dtype=weight.dtype)
+        dense.W.data[...] = weight.T
+        if module.bias is not None:
+            dense.b.data[...] = module.bias.detach().cpu().numpy().reshape(1, -1)
+        return dense
+
+
+@register(_builtin=True)
 class Linear(Dense):
     """``Dense`` without activation: ``Z = X @ W + b`` (PyTorch's name; W is ``(n_in, n_out)``).
 

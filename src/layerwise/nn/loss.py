@@ -1,110 +1,77 @@
-"""Loss modules with PyTorch's names, called ``loss_fn(y_true, y_pred)`` as the chapter."""
+"""Loss modules with PyTorch's names, called ``loss_fn(y_true, y_pred)`` as the chapter.
+
+Made from the declarations in ``lw.F.LOSSES``: each declared loss gets its module class here
+(``MSELoss``, ``CrossEntropyLoss``, ...), whose constructor takes the loss function's options
+(``reduction``, ``delta``, ``label_smoothing``, ...) with the same names and defaults, and whose
+``forward`` is one call of the function. Nothing about a loss is written in this file.
+"""
 
 from __future__ import annotations
 
-from .. import functional as F
-from .module import Module
+import inspect
 
-__all__ = [
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "CategoricalCrossEntropyLoss",
-    "CrossEntropyLoss",
-    "HuberLoss",
-    "L1Loss",
-    "MAELoss",
-    "MSELoss",
-]
+from ..functional.losses import LOSSES, check_options
+from ..registry import Declaration
+from .module import Module, register
+
+__all__ = ["Loss"]
 
 
-class _Loss(Module):
-    """A loss module: holds the reduction (and options) and calls ``lw.functional``."""
+class Loss(Module):
+    """Base of the loss modules: a declared loss function and its options.
 
-    def __init__(self, reduction: str = "mean"):
-        if reduction not in F.REDUCTIONS:
-            raise ValueError(
-                f"unknown reduction {reduction!r}; known: {', '.join(F.REDUCTIONS)}"
-            )
-        self.reduction = reduction
+    Attributes:
+        declaration: the loss's entry in ``lw.F.LOSSES`` (name, targets, predictions, ...).
+    """
+
+    declaration: Declaration = None  # type: ignore[assignment]  # set on each made class
+
+    def __init__(self, **options):
+        check_options(type(self).__name__, **options)  # the functions' own rules
+        self.options = options
+        self.fn = self.declaration.obj
+
+    def forward(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.options)
+
+    def __getattr__(self, key):
+        options = self.__dict__.get("options", {})
+        if key in options:
+            return options[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+        defaults = self.declaration.options
+        return ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v != defaults[k])
 
 
-class MSELoss(_Loss):
-    """``lw.F.mse_loss``: (y - y^)^2, reduced."""
+def _loss_class(decl) -> type:
+    """The ``lw.nn`` class of a declared loss: the function's options as its arguments."""
+    params = list(inspect.signature(decl.obj).parameters.values())[2:]
+    signature = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+                                   *(p.replace(kind=p.POSITIONAL_OR_KEYWORD) for p in params)])
 
-    def forward(self, y_true, y_pred):
-        return F.mse_loss(y_true, y_pred, reduction=self.reduction)
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        Loss.__init__(self, **dict(list(bound.arguments.items())[1:]))
 
-
-class L1Loss(_Loss):
-    """``lw.F.mae_loss``: |y - y^|, reduced."""
-
-    def forward(self, y_true, y_pred):
-        return F.mae_loss(y_true, y_pred, reduction=self.reduction)
-
-
-MAELoss = L1Loss
-
-
-class HuberLoss(_Loss):
-    """``lw.F.huber_loss``: quadratic within ``delta``, linear beyond."""
-
-    def __init__(self, delta: float = 1.0, reduction: str = "mean"):
-        super().__init__(reduction)
-        if not delta > 0:
-            raise ValueError(f"HuberLoss: delta must be > 0, got {delta}")
-        self.delta = delta
-
-    def forward(self, y_true, y_pred):
-        return F.huber_loss(y_true, y_pred, delta=self.delta, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return ", ".join(filter(None, [f"delta={self.delta}", super().extra_repr()]))
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    summary = (decl.obj.__doc__ or "").strip().splitlines()
+    decl.fields["options"] = {p.name: p.default for p in params}
+    return type(decl.module, (Loss,), {
+        "__init__": __init__,
+        "__doc__": f"Module form of ``lw.F.{decl.obj.__name__}``: "
+                   f"{summary[0] if summary else ''}",
+        "__module__": __name__,
+        "__qualname__": decl.module,
+        "declaration": decl,
+    })
 
 
-class BCELoss(_Loss):
-    """``lw.F.binary_cross_entropy`` on probabilities."""
-
-    def __init__(self, epsilon: float = 1e-15, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.epsilon = epsilon
-
-    def forward(self, y_true, y_pred):
-        return F.binary_cross_entropy(y_true, y_pred, self.epsilon, reduction=self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    """``lw.F.binary_cross_entropy_with_logits``: sigmoid and BCE in one stable step."""
-
-    def forward(self, y_true, logits):
-        return F.binary_cross_entropy_with_logits(y_true, logits, reduction=self.reduction)
-
-
-class CategoricalCrossEntropyLoss(_Loss):
-    """``lw.F.categorical_cross_entropy``: one-hot targets, probabilities (softmax outputs)."""
-
-    def __init__(self, epsilon: float = 1e-15, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.epsilon = epsilon
-
-    def forward(self, y_true, y_pred):
-        return F.categorical_cross_entropy(y_true, y_pred, self.epsilon,
-                                           reduction=self.reduction)
-
-
-class CrossEntropyLoss(_Loss):
-    """``lw.F.cross_entropy``: integer labels (or class probabilities) and logits."""
-
-    def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.label_smoothing = label_smoothing
-
-    def forward(self, y_true, logits):
-        return F.cross_entropy(y_true, logits, self.label_smoothing, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        extra = [f"label_smoothing={self.label_smoothing}" if self.label_smoothing else "",
-                 super().extra_repr()]
-        return ", ".join(filter(None, extra))
+for _decl in LOSSES.declarations():
+    _cls = globals()[_decl.module] = register(_loss_class(_decl), _builtin=True)
+    __all__.append(_decl.module)
+    for _alias in _decl.module_aliases:
+        globals()[_alias] = _cls
+        __all__.append(_alias)

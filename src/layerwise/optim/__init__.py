@@ -14,7 +14,7 @@ Every optimiser takes ``params`` (``model.parameters()``), updates ``p.data`` in
 """
 
 from .adam import Adam, AdamW
-from .optimizer import Optimizer, hyperparameter
+from .optimizer import OPTIMIZERS, Optimizer, hyperparameter
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "hyperparameter"]
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "hyperparameter"]

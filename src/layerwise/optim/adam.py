@@ -9,7 +9,7 @@ from .optimizer import Optimizer, hyperparameter
 __all__ = ["Adam", "AdamW"]
 
 
-class Adam(Optimizer):
+class Adam(Optimizer, name="adam"):
     """Adam (Kingma & Ba, 2015) with PyTorch's exact update rule (``torch.optim.Adam``).
 
     For each parameter p with gradient g, at its step t = 1, 2, ...::
@@ -122,7 +122,7 @@ class Adam(Optimizer):
         return text + (f", weight_decay={self.weight_decay:g}" if self.weight_decay else "")
 
 
-class AdamW(Adam):
+class AdamW(Adam, name="adamw"):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``.
 
     Before the Adam update of each step: ``p <- p * (1 - lr * weight_decay)``; the gradient

@@ -14,8 +14,13 @@ import numbers
 import numpy as np
 
 from ..autodiff.tensor import Tensor
+from ..registry import Registry
 
-__all__ = ["Optimizer", "hyperparameter"]
+__all__ = ["OPTIMIZERS", "Optimizer", "hyperparameter"]
+
+OPTIMIZERS: Registry = Registry("optimizer")
+"""Every optimiser class by name (``'sgd'``, ``'adam'``, ...): what ``--optimizer`` offers.
+A subclass declares itself with its name: ``class SGD(Optimizer, name="sgd")``."""
 
 
 class hyperparameter:
@@ -61,7 +66,12 @@ class Optimizer:
     Updates are made in place on ``p.data``, which must keep its shape and dtype.
     """
 
-    _constants = None
+    _constants: list | None = None
+
+    def __init_subclass__(cls, name: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            OPTIMIZERS.add(name, cls, builtin=cls.__module__.startswith("layerwise.optim."))
 
     def __init__(self, params):
         self.params = _parameter_list(params, type(self).__name__)

@@ -9,7 +9,7 @@ from .optimizer import Optimizer, hyperparameter
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(Optimizer, name="sgd"):
     """Stochastic gradient descent, with PyTorch's exact update rule (``torch.optim.SGD``).
 
     For each parameter p with gradient g, at step t::
