@@ -35,11 +35,12 @@ except ImportError:
     raise ImportError("layerwise.dask needs dask: pip install 'layerwise[dask]'") from None
 
 from . import nn
+from .checks import positive_int
 from .data.batching import as_rows
 from .nn.module import training_mode
-from .predicting import predict_array, read_chunks
+from .predicting import _model_dtype, predict_array, read_chunks
 from .serialization import dumps, loads
-from .training import History, _positive_int
+from .training import History
 
 __all__ = ["fit", "predict"]
 
@@ -131,11 +132,6 @@ def predict(model, X, batch_size: int | None = None):
     return X.map_partitions(_predict_frame, packed, batch_size, columns, meta=meta)
 
 
-def _model_dtype(model):
-    dtypes = {p.data.dtype for p in model.parameters()}
-    return dtypes.pop() if len(dtypes) == 1 else np.dtype(np.float64)
-
-
 # ------------------------------------------------------------------------ predict_file
 def _read_npy_rows(path, start, stop, dtype, columns):
     rows = np.asarray(np.load(path, mmap_mode="r", allow_pickle=False)[start:stop], dtype=dtype)
@@ -225,26 +221,23 @@ def _share_gradient(share, weights, k):
 
 
 def _portable_loss(loss):
-    """A loss as it travels: a ``lw.nn`` loss module as its class name and settings (no module
-    object is pickled), any other callable as itself."""
+    """A loss as it travels: a loss module as its registered name and config (no module object
+    is pickled; the worker builds it with ``from_config``), any other callable as itself."""
     if isinstance(loss, nn.Module):
-        name = type(loss).__name__
-        if getattr(nn, name, None) is not type(loss) or loss.parameters():
-            raise ValueError(f"layerwise.dask.fit: the loss {name} is not one of lw.nn's loss "
-                             "modules; pass one of those or a plain function loss(y_true, "
-                             "y_pred)")
-        return ("lw.nn", name, dict(vars(loss)))
+        name = nn.MODULES.name_of(type(loss)) if type(loss) in nn.MODULES.values() else None
+        if name is None or loss.parameters():
+            raise ValueError(f"layerwise.dask.fit: the loss {type(loss).__name__} is not a "
+                             "registered loss module without parameters (lw.nn.register); "
+                             "pass one of lw.nn's or a plain function loss(y_true, y_pred)")
+        return ("module", name, loss.get_config())
     if not callable(loss):
         raise TypeError(f"layerwise.dask.fit: loss must be callable, got {type(loss).__name__}")
     return loss
 
 
 def _rebuilt_loss(loss):
-    if isinstance(loss, tuple) and loss[:1] == ("lw.nn",):
-        cls = getattr(nn, loss[1])
-        module = cls.__new__(cls)
-        module.__dict__.update(loss[2])
-        return module
+    if isinstance(loss, tuple) and loss[:1] == ("module",):
+        return nn.MODULES[loss[1]].from_config(loss[2])
     return loss
 
 
@@ -264,7 +257,7 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32, client=
         model: a ``lw.nn.Module`` that ``lw.save`` can write (it is trained in place).
         X, y: ``(n, ...)`` in-memory arrays (ndarray or memmap); each worker receives its rows
             once, at the start.
-        loss: a ``lw.nn`` loss module (sent as its name and settings) or a function
+        loss: a registered loss module (sent as its name and config) or a function
             ``loss(y_true, y_pred)`` that workers can import.
         optimizer: e.g. ``lw.optim.Adam(model.parameters())``.
         epochs, batch_size: positive ints.
@@ -284,8 +277,8 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32, client=
     X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     if len(X) != len(y):
         raise ValueError(f"{where}: X has {len(X)} rows but y has {len(y)}; they must match")
-    epochs = _positive_int(epochs, "epochs", where)
-    batch_size = _positive_int(batch_size, "batch_size", where)
+    epochs = positive_int(epochs, "epochs", where)
+    batch_size = positive_int(batch_size, "batch_size", where)
     client = _default_client(client, where)
     workers = sorted(client.scheduler_info()["workers"])
     n, data, portable = len(X), dumps(model), _portable_loss(loss)

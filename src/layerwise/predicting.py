@@ -265,18 +265,12 @@ def _model_dtype(model):
 
 
 def _n_inputs(model, columns, path):
-    for m in _modules(model):
-        if hasattr(m, "n_input"):
-            return m.n_input
-    if columns is not None:
-        return len(columns)
-    raise ValueError(f"predict_file: cannot tell how many inputs the model takes ({path})")
-
-
-def _modules(module):
-    yield module
-    for _, child in module.named_children():
-        yield from _modules(child)
+    size = model.input_size  # declared by the layers
+    if size is None and columns is not None:
+        size = len(columns)
+    if size is None:
+        raise ValueError(f"predict_file: cannot tell how many inputs the model takes ({path})")
+    return size
 
 
 class _Progress:
@@ -310,8 +304,8 @@ def predict_command(model_path, data, out, dask=None, chunk_rows: int = 65536,
     Streams ``data`` through the model file's model into ``out`` (see :func:`predict_file`).
     When the file's metadata names the feature columns and ``data`` names its columns (a CSV
     header, Parquet's schema), those columns are picked by name. Models trained by ``layerwise
-    train`` output logits: class probabilities are written for them (softmax, or ``1 - p, p``
-    for a binary one); other models' outputs are written as they are.
+    train`` output logits: class probabilities are written for them (as the loss the file
+    names declares: softmax, or ``1 - p, p`` for a binary one); regression outputs as they are.
 
     Returns:
         The number of rows written. Raises ValueError / OSError / ImportError with one line.
@@ -319,8 +313,11 @@ def predict_command(model_path, data, out, dask=None, chunk_rows: int = 65536,
     from .serialization import load
 
     model, meta = load(model_path, return_metadata=True)
+    columns = _feature_columns(data, meta)
+    n_outputs = predict_array(model, np.zeros((1, _n_inputs(model, columns, data)),
+                                              _model_dtype(model))).shape[1]
     return predict_file(model, data, out, chunk_rows, progress=progress, client=dask,
-                        columns=_feature_columns(data, meta), transform=_probabilities(meta))
+                        columns=columns, transform=_probabilities(meta, n_outputs))
 
 
 def _feature_columns(path, meta):
@@ -341,16 +338,14 @@ def _feature_columns(path, meta):
     return [names.index(f) for f in features]
 
 
-def _probabilities(meta):
-    loss = meta.get("loss")
-    if loss == "cross_entropy":
-        def softmax(z):
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
-        return softmax
-    if loss == "bce":
-        def two_columns(z):
-            p = np.exp(-np.logaddexp(0, -z[:, :1]))  # sigmoid, without overflow
-            return np.hstack([1 - p, p])
-        return two_columns
-    return None
+def _probabilities(meta, n_outputs):
+    """Class probabilities from the outputs, by the declaration of the loss the model file
+    names; a file naming none is taken as a classifier of logits when it has several outputs
+    (as ``layerwise predict`` does for a CSV). None for regression."""
+    from . import tasks
+
+    name = meta.get("loss") or ("cross_entropy" if n_outputs > 1 else None)
+    decl = tasks.loss_for(name) if name else None
+    if decl is None or decl.targets == "values":
+        return None
+    return lambda out: tasks.probabilities(decl, out)
