@@ -125,12 +125,3 @@ def test_cli_positional_npy_streams_and_classifiers_get_probabilities(tmp_path):
                                   "--data", str(tmp_path / "X.npy")], capture_output=True,
                                  text=True, check=False)
     assert missing_out.returncode == 2 and "need --out" in missing_out.stderr
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import layerwise.predicting
-
-    result = doctest.testmod(layerwise.predicting, optionflags=doctest.ELLIPSIS)
-    assert result.attempted and result.failed == 0

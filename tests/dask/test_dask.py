@@ -130,10 +130,3 @@ def test_clear_errors():
         lwd.predict(_net(), da.ones((10, 5), chunks=5))
     with pytest.raises(ValueError, match="X has 10 rows but y has 9"):
         lwd.fit(_net(), _data(10), np.zeros(9), lw.nn.MSELoss(), None, 1, 2)
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    result = doctest.testmod(lwd, optionflags=doctest.ELLIPSIS)
-    assert result.attempted and result.failed == 0

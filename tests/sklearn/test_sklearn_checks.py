@@ -15,12 +15,3 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 @parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import layerwise.sklearn
-
-    result = doctest.testmod(layerwise.sklearn, optionflags=doctest.ELLIPSIS)
-    assert result.attempted and result.failed == 0
