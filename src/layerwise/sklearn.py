@@ -19,7 +19,8 @@ and the same training semantics, computed by layerwise's autodiff and optimisers
   ``ConvergenceWarning`` when ``max_iter`` is reached.
 
 With the same ``random_state`` they therefore learn the same weights as scikit-learn's
-classes, up to rounding. ``model_`` is the fitted network as a ``lw.MLP`` (its output layer
+classes, up to rounding. Sparse ``X`` is accepted and densified a mini-batch at a time (all
+of it for ``'lbfgs'``). ``model_`` is the fitted network as a ``lw.MLP`` (its output layer
 applies ``out_activation_``), so ``lw.save``, ``lw.summary``, ``lw.graph`` and the ONNX and
 PyTorch converters apply to it. ``from_sklearn`` turns a fitted scikit-learn MLP into a
 ``lw.MLP`` with the same outputs.
