@@ -251,7 +251,10 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32, client=
         g = sum_w |B_w| / |B| * grad(loss(y[B_w], model(X[B_w])))  ==  grad(loss(y[B], model(X[B])))
 
     for a loss that is a mean over rows (every layerwise loss with ``reduction='mean'``); then
-    ``optimizer.step()`` here, on ``model``'s own parameters.
+    ``optimizer.step()`` here, on ``model``'s own parameters. The equality holds for models
+    whose training forward pass is deterministic: Dropout draws on each worker, and BatchNorm
+    normalises each piece by its own statistics and keeps its running averages on the worker
+    (the model here gets the parameter updates only).
 
     Args:
         model: a ``lw.nn.Module`` that ``lw.save`` can write (it is trained in place).

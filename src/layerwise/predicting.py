@@ -274,25 +274,30 @@ def _n_inputs(model, columns, path):
 
 
 class _Progress:
-    """One line on stderr, rewritten at most every 0.5 s: rows done, rate, time left."""
+    """One line on stderr, rewritten at most every 0.5 s: rows done, rate, time left.
+
+    The rate counts from the first chunk written: starting a cluster or opening the file is
+    not scoring."""
 
     def __init__(self, total):
-        self.total, self.started, self.shown = total, time.perf_counter(), 0.0
+        self.total, self.done, self.shown = total, 0, 0.0
+        self.started = self.first = None
 
     def update(self, done, final=False):
-        self.done = done
         now = time.perf_counter()
+        if self.started is None:
+            self.started, self.first = now, done
+        self.done = done
         if not final and now - self.shown < 0.5:
             return
         self.shown = now
-        rate = done / max(now - self.started, 1e-9)
-        left = (self.total - done) / rate if rate else float("inf")
-        sys.stderr.write(f"\rpredict: {done:,}/{self.total:,} rows ({rate:,.0f} rows/s, "
-                         f"{left:.0f} s left)   ")
+        rate = (done - self.first) / (now - self.started) if now > self.started else 0.0
+        speed = f"{rate:,.0f} rows/s, {(self.total - done) / rate:.0f} s left" if rate else "..."
+        sys.stderr.write(f"\rpredict: {done:,}/{self.total:,} rows ({speed})   ")
         sys.stderr.flush()
 
     def close(self):
-        self.update(getattr(self, "done", 0), final=True)
+        self.update(self.done, final=True)
         sys.stderr.write("\n")
 
 
