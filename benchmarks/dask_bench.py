@@ -41,7 +41,7 @@ def _cluster(n_workers):
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     return cluster, Client(cluster)
 
 

@@ -45,7 +45,7 @@ def main(address=None):
         client = Client(address)
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
         client = Client(cluster)
     try:
         print(f"Cluster: {len(client.scheduler_info()['workers'])} workers")

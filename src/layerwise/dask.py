@@ -177,7 +177,7 @@ def _connect(client):
     if isinstance(client, Client):
         return client, False
     if client == "local":
-        cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None)
+        cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
         return Client(cluster), True
     if isinstance(client, str):
         return Client(client), True

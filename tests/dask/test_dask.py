@@ -18,7 +18,7 @@ import layerwise.dask as lwd
 @pytest.fixture(scope="module")
 def client():
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+                      dashboard_address=":0") as cluster, Client(cluster) as c:
         yield c
 
 
