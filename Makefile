@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/onnx_bench.py
+	$(BIN)/python benchmarks/dask_bench.py $(DASK_BENCH_ARGS)
 
 # The documentation site, into site/ (open site/index.html); --strict: any warning fails.
 docs: $(STAMP)

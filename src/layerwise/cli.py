@@ -165,11 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict", help="predict the rows of a CSV file with a saved model",
-        usage="layerwise predict MODEL CSV [--out FILE] [--proba]",
-        description="Print one prediction per row of CSV (a header row, then numbers).")
+        usage="layerwise predict MODEL {CSV | --data BIG} [--out FILE] [--proba] "
+              "[--dask ADDRESS|local]",
+        description="Print one prediction per row of CSV (a header row, then numbers). "
+                    "With --data (or a .npy/.parquet file, or --dask): stream a file of any size "
+                    "(.npy, CSV, Parquet) chunk by chunk into OUT (.npy or .csv): probabilities "
+                    "for classifiers, else the model's outputs; memory about CHUNK_ROWS rows.")
     predict.set_defaults(subparser=predict)
     predict.add_argument("model", type=existing_file, metavar="MODEL")
-    predict.add_argument("csv", type=existing_file, metavar="CSV")
+    predict.add_argument("csv", type=existing_file, metavar="CSV", nargs="?")
+    predict.add_argument("--data", type=existing_file, metavar="BIG",
+                         help="stream this .npy, .csv or .parquet file (any size)")
+    predict.add_argument("--dask", metavar="ADDRESS|local",
+                         help="score the chunks on a Dask cluster (a scheduler address, or "
+                              "'local' for a LocalCluster on this machine)")
+    predict.add_argument("--chunk-rows", type=positive_int, default=65536, metavar="N",
+                         help="rows per chunk when streaming (default 65536)")
     predict.add_argument("--out", type=output_file, metavar="FILE",
                          help="write the predictions to FILE instead of the screen")
     predict.add_argument("--proba", action="store_true",
@@ -538,6 +549,10 @@ def _loss_of(meta, out):
 def _predict(args):
     from .autodiff.tensor import no_grad
 
+    if (args.csv is None) == (args.data is None):
+        raise _UsageError("give the data once: layerwise predict MODEL CSV, or --data BIG")
+    if args.data or args.dask or not args.csv.lower().endswith(".csv"):
+        return _predict_streaming(args)
     model, meta = _open_model(args.model)
     X = _features_for(model, meta, args.csv)
     with no_grad():
@@ -566,6 +581,18 @@ def _predict(args):
             raise CommandError(f"cannot write {args.out}: {err.strerror or err}") from None
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _predict_streaming(args):
+    from .predicting import predict_command
+
+    if not args.out:
+        raise _UsageError("streaming predictions (--data, --dask) need --out FILE (.npy or .csv)")
+    try:
+        predict_command(args.model, args.data or args.csv, args.out, args.dask, args.chunk_rows)
+    except (ValueError, OSError, ImportError) as err:
+        raise CommandError(str(err)) from None
     return 0
 
 
