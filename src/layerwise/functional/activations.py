@@ -301,7 +301,50 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_TANH_K = math.sqrt(2.0 / math.pi)
 
 
-@activation(module="GELU", torch="GELU")
+# --------------------------------------------------- ONNX forms of the activations below
+# Builders ``fn(graph, x, **params)`` for activations ONNX has no single op for, or whose op
+# ONNX Runtime's CPU provider lacks in float64 (Erf, Elu, Selu, Softplus). Module-level and
+# deterministic: loading rebuilds them to check a file's function bodies.
+def _gelu_onnx(graph, x, approximate="none"):
+    if approximate == "tanh":
+        cube = graph.node("Mul", [graph.node("Mul", [x, x]), x])
+        inner = graph.node("Add", [x, graph.node("Mul", [cube, graph.constant(0.044715)])])
+        t = graph.node("Tanh", [graph.node("Mul", [inner,
+                                                   graph.constant(math.sqrt(2 / math.pi))])])
+    else:  # exact: Erf, or its float64 composition (no float64 Erf in ONNX Runtime)
+        t = graph.erf(graph.node("Mul", [x, graph.constant(1 / math.sqrt(2))]))
+    return graph.node("Mul", [graph.node("Mul", [x, graph.constant(0.5)]),
+                              graph.node("Add", [t, graph.constant(1)])])
+
+
+def _silu_onnx(graph, x):
+    return graph.node("Mul", [x, graph.node("Sigmoid", [x])])
+
+
+def _elu_onnx64(graph, x, alpha=1.0):
+    negative = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [x, graph.constant(0)])]),
+                                  graph.constant(1)])
+    return graph.node("Where", [graph.node("Greater", [x, graph.constant(0)]), x,
+                                graph.node("Mul", [negative, graph.constant(alpha)])])
+
+
+def _selu_onnx64(graph, x):
+    return graph.node("Mul", [_elu_onnx64(graph, x, _SELU_ALPHA), graph.constant(_SELU_SCALE)])
+
+
+def _softplus_onnx(graph, x, beta=1.0, threshold=20.0):
+    bx = graph.node("Mul", [x, graph.constant(beta)])
+    soft = graph.node("Div", [graph.node("Log", [graph.node("Add", [graph.node("Exp", [bx]),
+                                                                    graph.constant(1)])]),
+                              graph.constant(beta)])
+    return graph.node("Where", [graph.node("Greater", [bx, graph.constant(threshold)]), x, soft])
+
+
+def _mish_onnx(graph, x):
+    return graph.node("Mul", [x, graph.node("Tanh", [graph.activation("softplus", {}, x)])])
+
+
+@activation(module="GELU", torch="GELU", onnx=_gelu_onnx)
 @primitive("gelu")
 def gelu(x, approximate="none"):
     """GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel, 2016).
@@ -333,7 +376,7 @@ def gelu(x, approximate="none"):
     return out, backward
 
 
-@activation(module="SiLU", torch="SiLU")
+@activation(module="SiLU", torch="SiLU", onnx=_silu_onnx)
 def silu(x):
     """SiLU(x) = x sigmoid(x) (also called swish), as ``torch.nn.SiLU``.
 
@@ -345,7 +388,7 @@ def silu(x):
     return x * sigmoid(x)
 
 
-@activation(module="ELU", torch="ELU")
+@activation(module="ELU", torch="ELU", onnx=OnnxOp("Elu", float64=_elu_onnx64))
 def elu(x, alpha=1.0):
     """ELU(x) = x if x > 0 else alpha (exp(x) - 1) (Clevert et al., 2015), as ``torch.nn.ELU``.
 
@@ -364,7 +407,8 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@activation(module="SELU", torch="SELU")
+@activation(module="SELU", torch="SELU", onnx=OnnxOp(
+    "Selu", constants={"alpha": _SELU_ALPHA, "gamma": _SELU_SCALE}, float64=_selu_onnx64))
 def selu(x):
     """SELU(x) = scale ELU(x, alpha), alpha = 1.6733, scale = 1.0507 (Klambauer et al., 2017),
     as ``torch.nn.SELU``.
@@ -376,7 +420,7 @@ def selu(x):
     return _SELU_SCALE * elu(x, _SELU_ALPHA)
 
 
-@activation(module="Softplus", torch="Softplus")
+@activation(module="Softplus", torch="Softplus", onnx=_softplus_onnx)
 @primitive("softplus")
 def softplus(x, beta=1.0, threshold=20.0):
     """Softplus(x) = log(1 + exp(beta x)) / beta, and x where beta x > threshold (PyTorch's
@@ -396,7 +440,7 @@ def softplus(x, beta=1.0, threshold=20.0):
     return out, lambda g, needs: (np.where(linear, g, g * _sigmoid(bx)),)
 
 
-@activation(module="Mish", torch="Mish")
+@activation(module="Mish", torch="Mish", onnx=_mish_onnx)
 def mish(x):
     """Mish(x) = x tanh(softplus(x)) (Misra, 2019), as ``torch.nn.Mish``.
 
@@ -406,3 +450,4 @@ def mish(x):
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
     return x * tanh(softplus(x))
+

@@ -42,6 +42,9 @@ class Dropout(Module):
     def to_torch_modules(self, nn) -> list:
         return [nn.Dropout(self.p)]
 
+    def to_onnx(self, graph, x):
+        return x  # lw.onnx.export writes the inference graph: dropout is the identity
+
     @classmethod
     def torch_counterparts(cls) -> tuple:
         return ("Dropout",)

@@ -38,6 +38,22 @@ class Flatten(Module):
     def to_torch_modules(self, nn) -> list:
         return [nn.Flatten(self.start_dim, self.end_dim)]
 
+    def to_onnx(self, graph, x):
+        if (self.start_dim, self.end_dim) != (1, -1):
+            raise ValueError(f"lw.onnx.export: {self!r} has no ONNX form (ONNX's Flatten keeps "
+                             "the first axis and flattens all the others)")
+        return graph.node("Flatten", [x], axis=1)
+
+    @classmethod
+    def onnx_counterparts(cls):
+        return ("Flatten",)
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        if reader.attributes(node).get("axis", 1) != 1:
+            raise reader.refuse(node, "Flatten keeps the first axis only (axis=1)")
+        return cls()
+
     @classmethod
     def torch_counterparts(cls) -> tuple:
         return ("Flatten",)

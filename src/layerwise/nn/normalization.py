@@ -87,6 +87,39 @@ class LayerNorm(Module):
     def torch_counterparts(cls) -> tuple:
         return ("LayerNorm",)
 
+    def to_onnx(self, graph, x):
+        if self.elementwise_affine:
+            scale = graph.parameter("weight", self.weight.data)
+            bias = graph.parameter("bias", self.bias.data)
+        else:
+            scale = graph.constant(np.ones(self.normalized_shape))
+            bias = graph.constant(np.zeros(self.normalized_shape))
+        return graph.node("LayerNormalization", [x, scale, bias],
+                          axis=-len(self.normalized_shape), epsilon=self.eps)
+
+    @classmethod
+    def onnx_counterparts(cls):
+        return ("LayerNormalization",)
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        attrs = reader.attributes(node)
+        scale = reader.weight(node, 1)
+        bias = reader.weight(node, 2) if len(node.input) > 2 and node.input[2] \
+            else np.zeros_like(scale)
+        axis, rank = attrs.get("axis", -1), reader.rank(reader.input_of(node))
+        if axis >= 0:
+            if rank is None:
+                raise reader.refuse(node, "a positive axis on an input of unknown rank")
+            axis -= rank
+        if -axis != scale.ndim or (len(node.output) > 1 and any(node.output[1:])):
+            raise reader.refuse(node, f"normalises over axis {axis} with a scale of shape "
+                                      f"{scale.shape}")
+        eps = float(str(np.float32(attrs.get("epsilon", 1e-5))))  # a float32 attribute
+        module = cls(scale.shape, eps=eps, dtype=scale.dtype)
+        module.load_state_dict({"weight": scale, "bias": bias})
+        return module
+
     @classmethod
     def from_torch_module(cls, module):
         affine = module.elementwise_affine
@@ -177,6 +210,31 @@ class BatchNorm1d(Module):
     @classmethod
     def torch_counterparts(cls) -> tuple:
         return ("BatchNorm1d",)
+
+    def to_onnx(self, graph, x):
+        """Inference form: the running statistics, as ``eval()`` uses them."""
+        return graph.node("BatchNormalization", [
+            x, graph.parameter("weight", self.weight.data),
+            graph.parameter("bias", self.bias.data),
+            graph.parameter("running_mean", self.running_mean),
+            graph.parameter("running_var", self.running_var)], epsilon=self.eps)
+
+    @classmethod
+    def onnx_counterparts(cls):
+        return ("BatchNormalization",)
+
+    @classmethod
+    def from_onnx(cls, node, reader):
+        attrs = reader.attributes(node)
+        if attrs.get("training_mode", 0) or (len(node.output) > 1 and any(node.output[1:])):
+            raise reader.refuse(node, "a BatchNormalization in training mode")
+        scale, bias, mean, var = (reader.weight(node, i) for i in range(1, 5))
+        eps = float(str(np.float32(attrs.get("epsilon", 1e-5))))  # a float32 attribute
+        module = cls(scale.shape[0], eps=eps, dtype=scale.dtype)
+        module.load_state_dict({"weight": scale, "bias": bias, "running_mean": mean,
+                                "running_var": var,
+                                "num_batches_tracked": module.num_batches_tracked})
+        return module
 
     @classmethod
     def from_torch_module(cls, module):
