@@ -1,83 +1,23 @@
-"""``lw.functional`` (alias ``lw.F``): activations, the affine map and losses.
+"""``lw.functional`` (alias ``lw.F``): activations, the affine map, normalisation, dropout and
+losses.
 
-Every function accepts ndarrays or Tensors and returns a Tensor.
+Every function accepts ndarrays or Tensors and returns a Tensor. Each declared activation and
+loss function is exported here under its own name by its declaration alone (see
+``ACTIVATIONS`` and ``LOSSES``): declaring one is enough.
 """
 
-from .activations import (
-    ACTIVATIONS,
-    activation,
-    elu,
-    gelu,
-    get_activation,
-    identity,
-    leaky_relu,
-    log_softmax,
-    mish,
-    relu,
-    selu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
+from .activations import ACTIVATIONS, activation, get_activation, register_activation
 from .dropout import dropout
 from .linear import dense, forward_layer, linear
-from .losses import (
-    LOSSES,
-    REDUCTIONS,
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    categorical_cross_entropy,
-    cross_entropy,
-    huber_loss,
-    kl_div,
-    l1_loss,
-    loss,
-    mae_loss,
-    mse_gradient,
-    mse_loss,
-    nll_loss,
-    reduce,
-)
+from .losses import LOSSES, REDUCTIONS, check_options, l1_loss, loss, mse_gradient, reduce
 from .normalization import batch_norm, layer_norm
 
-__all__ = [
-    "ACTIVATIONS",
-    "LOSSES",
-    "REDUCTIONS",
-    "activation",
-    "batch_norm",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "categorical_cross_entropy",
-    "cross_entropy",
-    "dense",
-    "dropout",
-    "elu",
-    "forward_layer",
-    "gelu",
-    "get_activation",
-    "huber_loss",
-    "identity",
-    "kl_div",
-    "l1_loss",
-    "layer_norm",
-    "leaky_relu",
-    "linear",
-    "log_softmax",
-    "loss",
-    "mae_loss",
-    "mish",
-    "mse_gradient",
-    "mse_loss",
-    "nll_loss",
-    "reduce",
-    "relu",
-    "selu",
-    "sigmoid",
-    "silu",
-    "softmax",
-    "softplus",
-    "tanh",
+_DECLARED = {d.obj.__name__: d.obj for registry in (ACTIVATIONS, LOSSES)
+             for d in registry.declarations() if d.builtin}
+globals().update(_DECLARED)
+
+__all__ = [  # noqa: PLE0604 - the declared functions are added from the registries
+    "ACTIVATIONS", "LOSSES", "REDUCTIONS", "activation", "batch_norm", "check_options", "dense",
+    "dropout", "forward_layer", "get_activation", "l1_loss", "layer_norm", "linear", "loss",
+    "mse_gradient", "reduce", "register_activation", *sorted(_DECLARED),
 ]
