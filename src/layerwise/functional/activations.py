@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autodiff.ops import _UFUNCS
+from ..autodiff.ops import register_ufunc
 from ..autodiff.tensor import Tensor, primitive
 
 __all__ = [
@@ -156,7 +156,7 @@ def identity(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-_UFUNCS[np.tanh] = tanh  # np.tanh(t) on a Tensor stays differentiable
+register_ufunc(np.tanh, tanh)  # np.tanh(t) on a Tensor stays differentiable
 
 ACTIVATIONS = {
     "relu": relu,

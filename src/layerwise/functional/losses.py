@@ -36,7 +36,7 @@ def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
     if reduction == "mean":
         return ops.mean(losses)
     if reduction == "sum":
-        return ops.sum(losses)
+        return ops.reduce_sum(losses)
     if reduction == "none":
         return losses
     raise _unknown_reduction(reduction)
@@ -98,7 +98,7 @@ def mae_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     0.25
     """
     y_true, y_pred = _pair(y_true, y_pred, "mae_loss")
-    return reduce(ops.abs(y_pred - y_true), reduction)
+    return reduce(ops.absolute(y_pred - y_true), reduction)
 
 
 l1_loss = mae_loss
@@ -119,7 +119,7 @@ def huber_loss(y_true, y_pred, delta: float = 1.0, reduction: str = "mean") -> T
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     y_true, y_pred = _pair(y_true, y_pred, "huber_loss")
-    a = ops.abs(y_pred - y_true)
+    a = ops.absolute(y_pred - y_true)
     q = ops.clip(a, hi=delta)
     return reduce(0.5 * q * q + delta * (a - q), reduction)
 
@@ -203,7 +203,7 @@ def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction:
 
 
 # --------------------------------------------------------------------- logits in
-@primitive("cross_entropy")
+@primitive("cross_entropy", keep_dtype=(1,))
 def _cross_entropy(logits, target, label_smoothing=0.0, labels=True, reduction="mean"):
     logp = _log_softmax(logits, -1)
     n_classes = logits.shape[-1]
