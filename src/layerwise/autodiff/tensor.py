@@ -224,7 +224,7 @@ def _make_op(name, forward, keep=()):
                     arrays.append(x)
                     continue
                 a = x
-            if a.dtype.kind != "f":
+            if a.dtype.kind != "f" and len(arrays) not in keep:  # len: this operand's index
                 convert = True
             arrays.append(a)
         if convert:
@@ -296,36 +296,42 @@ def fuse(first, *rest):
     >>> op(np.array([0.0])).data
     array([1.])
     """
+    if not rest:
+        raise ValueError(f"fuse: needs at least two primitives, got {first!r} alone")
     parts = (first, *rest)
     name = "+".join(p.op_name for p in parts)
     fused = FUSED.get(name)
     if fused is not None and fused.parts == parts:
         return fused
-    first_rule = first.rule
-    rules = tuple(p.rule for p in rest)
-
-    def forward(*arrays, intermediates=None):
-        out, first_backward = first_rule(*arrays)
-        backwards = []
-        for rule in rules:
-            if intermediates is not None:
-                intermediates.append(out)
-            out, backward = rule(out)
-            backwards.append(backward)
-        backwards.reverse()
-
-        def backward(g, needs):
-            for part_backward in backwards:
-                g = part_backward(g, _NEEDS_ONE)[0]
-            return first_backward(g, needs)
-
-        return out, backward
-
+    forward = first.rule
+    for i, part in enumerate(rest):
+        forward = _then(forward, part.rule, records=i > 0)
     fused = _make_op(name, forward, getattr(first, "keep_dtype", ()))
     fused.parts = parts
     fused.__doc__ = f"{' then '.join(p.op_name for p in parts)}, as one graph node."
     FUSED[name] = fused
     return fused
+
+
+def _then(inner, outer, records):
+    """The rule of ``outer`` applied to the result of the rule ``inner``: forwards in order,
+    backwards chained in reverse (``records``: ``inner`` is itself a chain that records)."""
+
+    def forward(*arrays, intermediates=None):
+        if records:
+            z, inner_backward = inner(*arrays, intermediates=intermediates)
+        else:
+            z, inner_backward = inner(*arrays)
+        if intermediates is not None:
+            intermediates.append(z)
+        out, outer_backward = outer(z)
+
+        def backward(g, needs):
+            return inner_backward(outer_backward(g, _NEEDS_ONE)[0], needs)
+
+        return out, backward
+
+    return forward
 
 
 _FREED = object()  # marks a node whose graph was released by backward()

@@ -28,6 +28,7 @@ from .losses import (
     mse_loss,
     reduce,
 )
+from .reductions import logsumexp
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,6 +46,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsumexp",
     "mae_loss",
     "mse_gradient",
     "mse_loss",
