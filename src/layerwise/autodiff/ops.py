@@ -44,6 +44,7 @@ __all__ = [
     "reduce_max",
     "reduce_min",
     "reduce_sum",
+    "reduction_axes",
     "register_ufunc",
     "reshape",
     "sqrt",
@@ -200,9 +201,15 @@ def astype(a, dtype=None):
 
 
 # --------------------------------------------------------------------------- reductions
-def _axes(ndim, axis):
-    """``axis`` as a tuple of non-negative axes, or None for all. A 0-d array accepts 0 and -1
-    (and tuples of them), as NumPy's and PyTorch's reductions do: there is nothing to reduce."""
+def reduction_axes(ndim: int, axis) -> tuple | None:
+    """A reduction's ``axis`` as a tuple of non-negative axes, or None for all of them.
+
+    ``axis`` is None, an int or a tuple of ints, negative counting from the end. A 0-d array
+    accepts 0 and -1 (and tuples of them), as NumPy's and PyTorch's reductions do.
+
+    >>> reduction_axes(3, (-1, 0)), reduction_axes(0, -1)
+    ((2, 0), None)
+    """
     if axis is None:
         return None
     if ndim == 0:
@@ -237,7 +244,7 @@ def _spread(g, shape, axes, keepdims):
 def reduce_sum(a, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all; an int or a tuple, negative counting back);
     the gradient is broadcast back."""
-    axes = _axes(a.ndim, axis)
+    axes = reduction_axes(a.ndim, axis)
 
     def backward(g, needs):
         return (_spread(g, a.shape, axes, keepdims),)
@@ -248,7 +255,7 @@ def reduce_sum(a, axis=None, keepdims=False):
 @primitive("mean")
 def mean(a, axis=None, keepdims=False):
     """Mean over ``axis``;  d/da_i = 1/n."""
-    axes = _axes(a.ndim, axis)
+    axes = reduction_axes(a.ndim, axis)
     if a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.size:
         # np.mean's own arithmetic (a float sum, then / n) without its Python-level wrapper;
         # float16 is left to np.mean, which sums it in float32
@@ -267,7 +274,7 @@ def mean(a, axis=None, keepdims=False):
 
 def _extreme(reduce, a, axis, keepdims):
     """A max or min over ``axis`` and its rule: ties share the gradient evenly (torch.amax)."""
-    axes = _axes(a.ndim, axis)
+    axes = reduction_axes(a.ndim, axis)
     out = reduce(a, axis=axes, keepdims=keepdims)
 
     def backward(g, needs):

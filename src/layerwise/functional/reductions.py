@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff import primitive
+from ..autodiff.ops import reduction_axes
 
 __all__ = ["logsumexp"]
 
@@ -27,6 +28,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     >>> lw.F.logsumexp([[1000.0, 1000.0]])
     Tensor([1000.6932])
     """
+    axis = reduction_axes(x.ndim, axis)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isinf(m), 0, m)  # keep an infinite max out of x - m (inf - inf is NaN)
     # x - m below -finfo.max is -inf, whose exp is the right 0; a row of -inf has log(0) = -inf
