@@ -234,11 +234,20 @@ def _make_op(name, forward, keep=()):
             out = np.asarray(out)
         if not (track and _GradMode.enabled):
             return _wrap(out)
-        parents = operands if tensors else tuple([
+        # the node: Tensor._wrap written out, as this runs for every operation that records
+        t = _new(Tensor)
+        t._data = out
+        t._version = _clock
+        t.grad = None
+        t.requires_grad = True
+        t.op = name
+        t._parents = operands if tensors else tuple([
             x if isinstance(x, Tensor) else (ABSENT if a is None else _wrap(a))
             for x, a in zip(operands, arrays)
         ])
-        return _wrap(out, name, parents, backward)
+        t._backward = backward
+        t.name = None
+        return t
 
     op.op_name = name
     op.rule = forward
@@ -680,7 +689,7 @@ class Tensor:
             if node._version != _clock:  # something was written since this node was made
                 _check_versions(node)
             parents = node._parents
-            needs = tuple([p.requires_grad for p in parents])
+            needs = tuple(map(_requires_grad, parents))
             for p, need, pg in zip(parents, needs, backward(g, needs)):
                 if pg is None or not need:
                     continue
@@ -708,6 +717,9 @@ class Tensor:
 
 def _data(x):
     return x._data if isinstance(x, Tensor) else x
+
+
+_requires_grad = operator.attrgetter("requires_grad")
 
 
 def _refuse_hidden_conversion():
