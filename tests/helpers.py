@@ -106,6 +106,35 @@ def classes(n=2, min_dims=1, max_dims=2) -> Shapes:
     return Shapes(shapes.map(lambda s: (s,) * n), (example,) * n)
 
 
+# ------------------------------------------------------------------------------------ axes
+def _signed(axes, n):
+    """Each axis as itself or counted from the end (negative), drawn."""
+    return st.tuples(*[st.sampled_from([a, a - n]) for a in axes])
+
+
+def axis_of(shape) -> st.SearchStrategy:
+    """An ``axis`` argument for ``shape``: None, one axis, or a tuple of distinct axes, each
+    positive or negative. A 0-d shape takes 0 and -1, as NumPy and PyTorch accept."""
+    n = len(shape)
+    if n == 0:
+        return st.sampled_from([None, 0, -1, (0,), (-1,)])
+    tuples = st.lists(st.integers(0, n - 1), unique=True, min_size=1, max_size=n).flatmap(
+        lambda axes: _signed(axes, n))
+    return st.one_of(st.none(), st.integers(-n, n - 1), tuples)
+
+
+def one_axis(shape) -> st.SearchStrategy:
+    """A single ``axis`` for ``shape`` (softmax's), positive or negative."""
+    n = len(shape)
+    return st.integers(-n, n - 1) if n else st.sampled_from([0, -1])
+
+
+def permutation_of(shape) -> st.SearchStrategy:
+    """A permutation of ``shape``'s axes, each positive or negative (transpose's ``axes``)."""
+    n = len(shape)
+    return st.permutations(range(n)).flatmap(lambda p: _signed(p, n))
+
+
 # ---------------------------------------------------------------------------------- inputs
 @dataclass(frozen=True)
 class Arg:
@@ -115,12 +144,26 @@ class Arg:
     grad: bool = True
 
 
-def sample(kind: str, shape: tuple, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+# Edge values per kind, mixed into draws for the PyTorch comparison (not for finite
+# differences, which are meaningless at a kink or an overflow): 0, +-1, large and tiny.
+# Probabilities keep away from 0 and 1, where layerwise clips by epsilon and torch clamps the
+# log at -100 (a documented difference).
+EDGES = {
+    "real": (0.0, 1.0, -1.0, 1e3, -1e3, 1e-30, -1e-30),
+    "wide": (0.0, 1.0, -1.0, 1e3, -1e3, 1e-30, -1e-30),
+    "positive": (1.0, 1e3, 1e-30),
+    "nonzero": (1.0, -1.0, 1e3, -1e3, 1e-30, -1e-30),
+}
+
+
+def sample(kind: str, shape: tuple, rng: np.random.Generator, dtype=np.float64,
+           edges: bool = False) -> np.ndarray:
     """Draw an input of ``kind`` away from kinks and poles (so finite differences are valid).
 
     Kinds: ``real`` (-2, 2), ``wide`` (-10, 10), ``positive`` (0.3, 2), ``nonzero``
     (|x| in (0.5, 2)), ``unit`` (0.05, 0.95), ``binary`` {0, 1}, ``onehot`` and ``probs``
     (rows along the last axis), ``labels`` (integers ``0..C-1`` of shape ``shape[:-1]``).
+    ``edges``: about a third of the elements become the kind's edge values (``EDGES``).
     """
     if kind == "labels":
         return rng.integers(0, shape[-1], size=shape[:-1])
@@ -143,7 +186,38 @@ def sample(kind: str, shape: tuple, rng: np.random.Generator, dtype=np.float64) 
         x = e / e.sum(axis=-1, keepdims=True)
     else:
         raise ValueError(f"unknown input kind {kind!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if edges and kind in EDGES:
+        where = rng.random(shape) < 1 / 3
+        x = np.where(where, rng.choice(EDGES[kind], size=shape), x)
     return np.asarray(x, dtype=dtype)
+
+
+# Integer forms of the kinds (None: the kind has none: probabilities, which would be exactly
+# 0 or 1, where the epsilon clipping of the probability losses depends on the dtype).
+INTEGERS = {
+    "real": (-2, 3), "wide": (-10, 11), "positive": (1, 4), "nonzero": "nonzero", "unit": None,
+    "binary": (0, 2), "onehot": "onehot", "labels": "labels", "probs": None,
+}
+
+
+def sample_integers(kind: str, shape: tuple, rng: np.random.Generator,
+                    as_bool: bool = False) -> np.ndarray | None:
+    """An integer (or bool: 0/1 only) input of ``kind``, or None where the kind has none."""
+    form = INTEGERS[kind]
+    if kind == "nonzero":
+        x = rng.choice([-1, 1], size=shape) * rng.integers(1, 4, size=shape)
+    elif form == "onehot" or form == "labels":
+        x = sample(kind, shape, rng).astype(np.int64)
+    elif form is None:
+        return None
+    else:
+        x = rng.integers(*form, size=shape)
+    if as_bool:
+        if kind in ("nonzero", "positive"):  # False (0) is not of the kind
+            return None
+        return x if kind == "labels" else x > 0
+    return x
 
 
 def _grads(inputs, grads):

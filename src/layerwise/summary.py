@@ -31,8 +31,10 @@ class SummaryRow(NamedTuple):
     trainable_params: int
 
 
-class Summary:
-    """What ``lw.summary`` returns: ``str(s)`` is the table; the figures are attributes.
+class Summary(str):
+    """What ``lw.summary`` returns: the table itself, as a ``str``, carrying its figures.
+
+    ``print``, ``in``, regular expressions and file writes work on it directly.
 
     Attributes:
         rows: list of :class:`SummaryRow`, in call order.
@@ -43,36 +45,41 @@ class Summary:
         input_shape: the input shape, batch axis first.
     """
 
-    def __init__(self, title, input_shape, rows, total, trainable, param_bytes, buffers=0):
+    def __new__(cls, title, input_shape, rows, total, trainable, param_bytes, buffers=0):
+        self = super().__new__(cls, _table(title, input_shape, rows, total, trainable,
+                                           param_bytes, buffers))
         self.title, self.input_shape, self.rows = title, input_shape, rows
         self.buffers = buffers
         self.total_params, self.trainable_params = total, trainable
         self.non_trainable_params = total - trainable
         self.param_bytes = param_bytes
+        return self
 
-    def __str__(self) -> str:
-        head = ("Layer (type)", "Output Shape", "Param #", "Trainable")
-        body = [(f"{r.name} ({r.type})" if r.name else r.type, _shape(r.output_shape),
-                 f"{r.params:,}", _trainable(r)) for r in self.rows]
-        widths = [max(len(row[i]) for row in [head, *body]) for i in range(4)]
+    def __repr__(self) -> str:  # the table, not a quoted string, at the prompt
+        return str(self)
 
-        def line(cells):
-            return "  ".join([cells[0].ljust(widths[0]), cells[1].ljust(widths[1]),
-                              cells[2].rjust(widths[2]), cells[3]]).rstrip()
 
-        rule = sum(widths) + 6
-        return "\n".join([
-            f"Model: {self.title}", f"Input shape: {_shape(self.input_shape)}",
-            "-" * rule, line(head), "=" * rule, *map(line, body), "=" * rule,
-            f"Total params: {self.total_params:,}",
-            f"Trainable params: {self.trainable_params:,}",
-            f"Non-trainable params: {self.non_trainable_params:,}",
-            f"Params size: {_size(self.param_bytes)}",
-            *([f"Buffers (saved, not trained): {self.buffers:,}"] if self.buffers else []),
-            "-" * rule,
-        ])
+def _table(title, input_shape, rows, total, trainable, param_bytes, buffers=0) -> str:
+    head = ("Layer (type)", "Output Shape", "Param #", "Trainable")
+    body = [(f"{r.name} ({r.type})" if r.name else r.type, _shape(r.output_shape),
+             f"{r.params:,}", _trainable(r)) for r in rows]
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(4)]
 
-    __repr__ = __str__
+    def line(cells):
+        return "  ".join([cells[0].ljust(widths[0]), cells[1].ljust(widths[1]),
+                          cells[2].rjust(widths[2]), cells[3]]).rstrip()
+
+    rule = sum(widths) + 6
+    return "\n".join([
+        f"Model: {title}", f"Input shape: {_shape(input_shape)}",
+        "-" * rule, line(head), "=" * rule, *map(line, body), "=" * rule,
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+        f"Params size: {_size(param_bytes)}",
+        *([f"Buffers (saved, not trained): {buffers:,}"] if buffers else []),
+        "-" * rule,
+    ])
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         """Jupyter's view: the table as text and as HTML."""
@@ -133,7 +140,7 @@ def summary(model, input_shape) -> Summary:
             such as ``(32, 4)`` is shown as it is.
 
     Returns:
-        :class:`Summary`; ``print(lw.summary(...))`` prints the table.
+        :class:`Summary`, a ``str`` (the table) with the figures as attributes.
 
     >>> import layerwise as lw
     >>> s = lw.summary(lw.MLP([4, 8, 3], rng=0), (None, 4))
@@ -151,8 +158,8 @@ def summary(model, input_shape) -> Summary:
     Non-trainable params: 0
     Params size: 268 B
     --------------------------------------------------
-    >>> s.total_params, s.rows[0].output_shape
-    (67, (None, 8))
+    >>> s.total_params, s.rows[0].output_shape, "Total params: 67" in s
+    (67, (None, 8), True)
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary: model must be a lw.nn.Module, got {type(model).__name__}")

@@ -237,7 +237,7 @@ def test_np_maximum_with_zero_is_differentiable():
     np.testing.assert_array_equal(t.grad, [0.0, 1.0, 1.0])
 
 
-@pytest.mark.parametrize("ufunc", [np.sqrt, np.sin, np.log1p])
+@pytest.mark.parametrize("ufunc", [np.sin, np.cos, np.log1p])
 def test_unsupported_ufunc_on_a_tracked_tensor_names_it(ufunc):
     t = leaf(0.5, 2.0)
     with pytest.raises(TypeError, match=f"np.{ufunc.__name__}"):

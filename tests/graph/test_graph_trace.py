@@ -145,3 +145,24 @@ def test_text_forms():
     assert repr(g) == "Graph('MLP', nodes=12, edges=11, num_parameters=17)"
     d = g.to_dict()
     assert d["num_parameters"] == 17 and len(d["nodes"]) == 12 and len(d["edges"]) == 11
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "log_softmax"])
+def test_a_fused_layer_is_drawn_as_its_declared_parts(activation):
+    """A Dense layer is one autodiff node (lw.autodiff.fuse(linear, activation)); the graph
+    draws the parts the fused op declares, not a parse of its name."""
+    layer = lw.nn.Dense(2, 3, activation=activation, rng=0)
+    out = layer(lw.Tensor(x12(), requires_grad=True))
+    fused = lw.autodiff.FUSED[out.op]
+    assert [p.op_name for p in fused.parts] == ["linear", activation]
+    g = lw.graph.trace(layer, x12())
+    assert g.ops == ["matmul", "add", activation]
+    assert in_shapes(g, next(n for n in g.nodes if n.op == activation)) == [(1, 3)]
+
+
+def test_a_users_fused_op_is_drawn_as_its_parts():
+    op = lw.autodiff.fuse(lw.F.linear, lw.F.tanh, lw.F.relu)
+    W = lw.Tensor(np.ones((2, 4)), requires_grad=True)
+    g = lw.graph.trace(lambda x: op(x, W), x12(), params={"W": W})
+    assert g.ops == ["matmul", "tanh", "relu"]  # no bias: no add
+    assert set(g.ops) <= set(PRIMITIVES)

@@ -46,7 +46,7 @@ def plain_cross_entropy(y, logits, smoothing, reduction):
     t = y if y.dtype.kind == "f" else one_hot(y, n_classes, logits.dtype)
     if smoothing:
         t = t * (1 - smoothing) + smoothing / n_classes
-    per_sample = -ops.sum(lw.F.log_softmax(logits) * t, axis=-1)
+    per_sample = -ops.reduce_sum(lw.F.log_softmax(logits) * t, axis=-1)
     return losses.reduce(per_sample, reduction)
 
 
@@ -145,7 +145,7 @@ def test_mean_of_integers_float16_and_of_nothing_still_follow_numpy():
         assert np.isnan(ops.mean(lw.Tensor(np.zeros(0))).data)
 
 
-@pytest.mark.parametrize("reduce_op", [ops.sum, ops.mean])
+@pytest.mark.parametrize("reduce_op", [ops.reduce_sum, ops.mean])
 def test_leaf_grads_from_full_reductions_are_writeable_arrays_of_their_own(reduce_op):
     w = leaf((2, 3))
     reduce_op(w).backward()

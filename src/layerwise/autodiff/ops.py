@@ -4,17 +4,30 @@ In each backward, ``g`` is the gradient of the final scalar with respect to this
 output; the rule returns the gradient with respect to each operand. Broadcasting is undone
 by the caller (``sum_to_shape``), so rules may return broadcast-shaped gradients.
 Activations and losses live in ``layerwise.functional``; they are primitives too.
+
+The reductions are named ``reduce_sum``, ``reduce_max``, ``reduce_min`` and the absolute
+value ``absolute`` (NumPy's name), so that no name here shadows a builtin; their graph op
+names stay ``"sum"``, ``"max"``, ``"min"`` and ``"abs"``.
+
+The end of the module routes NumPy's ufuncs and functions called on Tensors to these
+primitives (``register_ufunc`` adds a ufunc's rule from another module).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
-from .tensor import Tensor, is_grad_enabled, primitive
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from . import tensor as _tensor
+from .tensor import is_grad_enabled, primitive
 
 __all__ = [
-    "abs",
+    "absolute",
     "add",
+    "array_function",
+    "array_ufunc",
     "astype",
     "clip",
     "divide",
@@ -22,20 +35,22 @@ __all__ = [
     "getitem",
     "log",
     "matmul",
-    "max",
     "maximum",
     "mean",
     "minimum",
     "multiply",
     "negative",
     "power",
+    "reduce_max",
+    "reduce_min",
+    "reduce_sum",
+    "reduction_axes",
+    "register_ufunc",
     "reshape",
+    "sqrt",
     "subtract",
-    "sum",
     "transpose",
 ]
-
-_max = max  # the builtin, before this module's max op shadows it
 
 
 # ------------------------------------------------------------------- elementwise binary
@@ -70,15 +85,20 @@ def divide(a, b):
 
 @primitive("power")
 def power(a, b):
-    """a ** b;  d/da = b a^(b-1), d/db = a^b log(a)"""
+    """a ** b;  d/da = b a^(b-1) (0 where b = 0), d/db = a^b log(a) (0 where a = 0, b >= 0).
+
+    The two masks are PyTorch's: ``x ** 0`` has gradient 0 at x = 0, ``0 ** y`` gradient 0 in
+    y for y >= 0 (-inf for y < 0), and a negative base gives NaN in the exponent's gradient.
+    """
     out = a**b
 
     def backward(g, needs):
-        ga = g * b * a ** (b - 1) if needs[0] else None
-        gb = None
-        if needs[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # masked or inf/NaN as torch
+            if needs[0]:
+                ga = g * np.where(b == 0, 0, b * a ** (b - 1))
+            if needs[1]:
+                gb = g * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
         return ga, gb
 
     return out, backward
@@ -147,8 +167,15 @@ def log(a):
     return np.log(a), lambda g, needs: (g / a,)
 
 
+@primitive("sqrt")
+def sqrt(a):
+    """sqrt(a);  d/da = 1 / (2 sqrt(a)) (inf at 0, as torch)"""
+    out = np.sqrt(a)
+    return out, lambda g, needs: (g / (2 * out),)
+
+
 @primitive("abs")
-def abs(a):
+def absolute(a):
     """|a|;  d/da = sign(a) (0 at 0, as torch)"""
     return np.abs(a), lambda g, needs: (g * np.sign(a),)
 
@@ -167,91 +194,128 @@ def clip(a, lo=None, hi=None):
     return np.clip(a, lo, hi), backward
 
 
-@primitive("astype")
+@primitive("astype", keep_dtype=(0,))
 def astype(a, dtype=None):
     """Convert to another floating dtype; the gradient is converted back."""
     return a.astype(dtype), lambda g, needs: (g.astype(a.dtype),)
 
 
 # --------------------------------------------------------------------------- reductions
-def _expand(g, shape, axis, keepdims):
+def reduction_axes(ndim: int, axis) -> tuple | None:
+    """A reduction's ``axis`` as a tuple of non-negative axes, or None for all of them.
+
+    ``axis`` is None, an int or a tuple of ints, negative counting from the end. A 0-d array
+    accepts 0 and -1 (and tuples of them), as NumPy's and PyTorch's reductions do.
+
+    >>> reduction_axes(3, (-1, 0)), reduction_axes(0, -1)
+    ((2, 0), None)
+    """
+    if axis is None:
+        return None
+    if ndim == 0:
+        for ax in (axis,) if np.ndim(axis) == 0 else axis:
+            if ax not in (0, -1):
+                raise np.exceptions.AxisError(f"axis {ax} is out of bounds for a 0-d tensor")
+        return None
+    return normalize_axis_tuple(axis, ndim)
+
+
+def _expand(g, axes, keepdims):
     """Reshape a reduced gradient so that it broadcasts against the input's shape."""
-    if axis is None or keepdims:
+    if axes is None or keepdims:
         return g
-    axes = (axis,) if isinstance(axis, int) else axis
-    return np.expand_dims(g, tuple(ax % len(shape) for ax in axes))
+    return np.expand_dims(g, axes)
 
 
-def _spread(g, shape, axis, keepdims):
+def _spread(g, shape, axes, keepdims):
     """A reduced gradient broadcast back over the input's ``shape``.
 
     A full reduction (the usual loss mean) fills a fresh array, several times cheaper than
     ``np.broadcast_to`` on small inputs and writeable, so it can become a leaf's ``.grad``.
     """
-    if axis is None and not keepdims:
+    if axes is None and not keepdims:
         full = np.empty(shape, dtype=g.dtype)
         full.fill(g)
         return full
-    return np.broadcast_to(_expand(g, shape, axis, keepdims), shape)
+    return np.broadcast_to(_expand(g, axes, keepdims), shape)
 
 
 @primitive("sum")
-def sum(a, axis=None, keepdims=False):
-    """Sum over ``axis``; the gradient is broadcast back."""
-    def backward(g, needs):
-        return (_spread(g, a.shape, axis, keepdims),)
+def reduce_sum(a, axis=None, keepdims=False):
+    """Sum over ``axis`` (None: all; an int or a tuple, negative counting back);
+    the gradient is broadcast back."""
+    axes = reduction_axes(a.ndim, axis)
 
-    return np.sum(a, axis=axis, keepdims=keepdims), backward
+    def backward(g, needs):
+        return (_spread(g, a.shape, axes, keepdims),)
+
+    return np.sum(a, axis=axes, keepdims=keepdims), backward
 
 
 @primitive("mean")
 def mean(a, axis=None, keepdims=False):
     """Mean over ``axis``;  d/da_i = 1/n."""
+    axes = reduction_axes(a.ndim, axis)
     if a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.size:
         # np.mean's own arithmetic (a float sum, then / n) without its Python-level wrapper;
         # float16 is left to np.mean, which sums it in float32
-        out = np.add.reduce(a, axis=axis, keepdims=keepdims)
-        n = a.size // _max(out.size, 1)
+        out = np.add.reduce(a, axis=axes, keepdims=keepdims)
+        n = a.size // max(out.size, 1)
         out = out / n
     else:
-        out = np.mean(a, axis=axis, keepdims=keepdims)
-        n = a.size // _max(out.size, 1) if a.size else 1
+        out = np.mean(a, axis=axes, keepdims=keepdims)
+        n = a.size // max(out.size, 1) if a.size else 1
 
     def backward(g, needs):
-        return (_spread(g / n, a.shape, axis, keepdims),)
+        return (_spread(g / n, a.shape, axes, keepdims),)
+
+    return out, backward
+
+
+def _extreme(reduce, a, axis, keepdims):
+    """A max or min over ``axis`` and its rule: ties share the gradient evenly (torch.amax)."""
+    axes = reduction_axes(a.ndim, axis)
+    out = reduce(a, axis=axes, keepdims=keepdims)
+
+    def backward(g, needs):
+        mask = (a == _expand(out, axes, keepdims)).astype(g.dtype)
+        mask /= np.sum(mask, axis=axes, keepdims=True)
+        return (mask * _expand(g, axes, keepdims),)
 
     return out, backward
 
 
 @primitive("max")
-def max(a, axis=None, keepdims=False):
+def reduce_max(a, axis=None, keepdims=False):
     """Maximum over ``axis``; ties share the gradient evenly (as torch.amax)."""
-    out = np.max(a, axis=axis, keepdims=keepdims)
+    return _extreme(np.max, a, axis, keepdims)
 
-    def backward(g, needs):
-        full = _expand(out, a.shape, axis, keepdims)
-        mask = (a == full).astype(g.dtype)
-        mask /= np.sum(mask, axis=axis, keepdims=True)
-        return (mask * _expand(g, a.shape, axis, keepdims),)
 
-    return out, backward
+@primitive("min")
+def reduce_min(a, axis=None, keepdims=False):
+    """Minimum over ``axis``; ties share the gradient evenly (as torch.amin)."""
+    return _extreme(np.min, a, axis, keepdims)
 
 
 # ------------------------------------------------------------------------------ shapes
-@primitive("reshape")
+@primitive("reshape", keep_dtype=(0,))
 def reshape(a, shape=None):
     """Same data, new shape."""
     return a.reshape(shape), lambda g, needs: (g.reshape(a.shape),)
 
 
-@primitive("transpose")
+@primitive("transpose", keep_dtype=(0,))
 def transpose(a, axes=None):
-    """Permute axes (NumPy's meaning; no axes reverses them)."""
-    inverse = None if axes is None else tuple(np.argsort(axes))
+    """Permute axes (NumPy's meaning: no axes reverses them, negative axes count back)."""
+    if axes is None:
+        inverse = None
+    else:
+        axes = normalize_axis_tuple(axes, a.ndim)  # negative axes, before inverting
+        inverse = tuple(np.argsort(axes))
     return np.transpose(a, axes), lambda g, needs: (np.transpose(g, inverse),)
 
 
-@primitive("getitem")
+@primitive("getitem", keep_dtype=(0,))
 def getitem(a, index=None):
     """``a[index]``; the gradient is scattered back (repeated indices accumulate)."""
     def backward(g, needs):
@@ -262,104 +326,44 @@ def getitem(a, index=None):
     return a[index], backward
 
 
-# ------------------------------------------------------- operators and methods on Tensor
-def _numpy_only_none(method, **kwargs):
-    given = [k for k, v in kwargs.items() if v is not None]
-    if given:
-        raise TypeError(f"Tensor.{method}() does not support {', '.join(given)}=")
 
-
-def _method_table():
-    def rsub(self, other):
-        return subtract(other, self)
-
-    def rdiv(self, other):
-        return divide(other, self)
-
-    def rpow(self, other):
-        return power(other, self)
-
-    def rmatmul(self, other):
-        return matmul(other, self)
-
-    # np.sum(t, ...), np.mean, np.max call these with out=None (and dtype=None): accept those,
-    # so that the chapter's NumPy functions (its softmax) run on Tensors, differentiably.
-    def tensor_sum(self, axis=None, keepdims=False, out=None, dtype=None):
-        _numpy_only_none("sum", out=out, dtype=dtype)
-        return sum(self, axis=axis, keepdims=keepdims)
-
-    def tensor_mean(self, axis=None, keepdims=False, out=None, dtype=None):
-        _numpy_only_none("mean", out=out, dtype=dtype)
-        return mean(self, axis=axis, keepdims=keepdims)
-
-    def tensor_max(self, axis=None, keepdims=False, out=None):
-        _numpy_only_none("max", out=out)
-        return max(self, axis=axis, keepdims=keepdims)
-
-    def tensor_reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return reshape(self, shape=shape)
-
-    def tensor_transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return transpose(self, axes=axes or None)
-
-    def tensor_clip(self, lo=None, hi=None):
-        return clip(self, lo=lo, hi=hi)
-
-    def tensor_astype(self, dtype):
-        return self if np.dtype(dtype) == self.data.dtype else astype(self, dtype=np.dtype(dtype))
-
-    def tensor_getitem(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        return getitem(self, index=index)
-
-    return {
-        "__add__": add, "__radd__": lambda s, o: add(o, s),
-        "__sub__": subtract, "__rsub__": rsub,
-        "__mul__": multiply, "__rmul__": lambda s, o: multiply(o, s),
-        "__truediv__": divide, "__rtruediv__": rdiv,
-        "__pow__": power, "__rpow__": rpow,
-        "__matmul__": matmul, "__rmatmul__": rmatmul,
-        "__neg__": negative, "__pos__": lambda s: s, "__abs__": abs,
-        "__getitem__": tensor_getitem,
-        "sum": tensor_sum, "mean": tensor_mean, "max": tensor_max,
-        "exp": exp, "log": log, "abs": abs,
-        "reshape": tensor_reshape, "transpose": tensor_transpose,
-        "clip": tensor_clip, "astype": tensor_astype,
-        "T": property(lambda s: transpose(s)),
-    }
-
-
-for _name, _fn in _method_table().items():
-    setattr(Tensor, _name, _fn)
-
-
-# NumPy functions called on Tensors: differentiable where a primitive exists.
+# --------------------------------------------------------------- NumPy called on Tensors
+# Ufuncs: ``np.maximum(0, t)``, ``ndarray + t``, ``np.exp(t)`` run these primitives.
 _UFUNCS = {
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
     np.divide: divide, np.power: power, np.matmul: matmul, np.negative: negative,
-    np.exp: exp, np.log: log, np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
+    np.exp: exp, np.log: log, np.sqrt: sqrt, np.absolute: absolute, np.maximum: maximum,
+    np.minimum: minimum,
 }
 
-
 # Ufuncs whose result carries no gradient anyway (tests and signs): plain arrays come back.
-_NON_DIFFERENTIABLE_OK = {
+_NON_DIFFERENTIABLE_UFUNCS = {
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.isfinite, np.isnan, np.isinf, np.sign, np.signbit, np.logical_and, np.logical_or,
 }
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """Route ``np.maximum(0, t)``, ``ndarray + t`` etc. to the differentiable primitives."""
+def register_ufunc(ufunc: np.ufunc, op) -> None:
+    """Make ``ufunc(t)`` on a Tensor run the primitive ``op`` (so it stays differentiable).
+
+    For primitives defined outside this module, e.g. ``register_ufunc(np.tanh, tanh)``.
+    """
+    if not isinstance(ufunc, np.ufunc):
+        raise TypeError(f"register_ufunc: expected a NumPy ufunc, got {ufunc!r}")
+    if not callable(getattr(op, "rule", None)):
+        raise TypeError(f"register_ufunc: {op!r} is not a primitive (see lw.autodiff.primitive)")
+    _UFUNCS[ufunc] = op
+
+
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """``Tensor.__array_ufunc__``: route a ufunc to its primitive; refuse one without a rule
+    on a tensor that needs gradients (it would cut the graph)."""
     op = _UFUNCS.get(ufunc)
     if method == "__call__" and op is not None and not kwargs:
         return op(*inputs)
+    Tensor = _tensor.Tensor
     tracked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    if tracked and is_grad_enabled() and ufunc not in _NON_DIFFERENTIABLE_OK:
+    if tracked and is_grad_enabled() and ufunc not in _NON_DIFFERENTIABLE_UFUNCS:
         raise TypeError(
             f"np.{ufunc.__name__} is not differentiable in layerwise (it would cut the graph); "
             f"use an lw.functional op, or call it on t.data / inside lw.no_grad()"
@@ -368,10 +372,13 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return getattr(ufunc, method)(*arrays, **kwargs)
 
 
-Tensor.__array_ufunc__ = _array_ufunc
+def _numpy_only_none(function, **kwargs):
+    given = [k for k, v in kwargs.items() if v is not None]
+    if given:
+        raise TypeError(f"np.{function} on a Tensor does not support {', '.join(given)}=")
 
 
-# NumPy functions that are not ufuncs (np.dot, np.sum, np.reshape, ...): the chapter's own code
+# Functions that are not ufuncs (np.dot, np.sum, np.reshape, ...): the chapter's own code
 # calls them, so on Tensors they run the differentiable primitives.
 def _np_dot(a, b, out=None):
     _numpy_only_none("dot", out=out)
@@ -405,10 +412,12 @@ def _np_clip(a, a_min=None, a_max=None, out=None, **bounds):
 
 _FUNCTIONS = {
     np.dot: _np_dot,
-    np.sum: _np_reduction(sum, "sum"),
+    np.sum: _np_reduction(reduce_sum, "sum"),
     np.mean: _np_reduction(mean, "mean"),
-    np.max: _np_reduction(max, "max"),
-    np.amax: _np_reduction(max, "amax"),
+    np.max: _np_reduction(reduce_max, "max"),
+    np.amax: _np_reduction(reduce_max, "amax"),
+    np.min: _np_reduction(reduce_min, "min"),
+    np.amin: _np_reduction(reduce_min, "amin"),
     np.reshape: _np_reshape,
     np.transpose: lambda a, axes=None: transpose(a, axes=None if axes is None else tuple(axes)),
     np.clip: _np_clip,
@@ -425,7 +434,7 @@ _NON_DIFFERENTIABLE_FUNCTIONS = {
 
 
 def _unwrap(value):
-    if isinstance(value, Tensor):
+    if isinstance(value, _tensor.Tensor):
         return value.data
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(v) for v in value)
@@ -435,7 +444,7 @@ def _unwrap(value):
 
 
 def _tracked(value) -> bool:
-    if isinstance(value, Tensor):
+    if isinstance(value, _tensor.Tensor):
         return value.requires_grad
     if isinstance(value, (list, tuple)):
         return any(_tracked(v) for v in value)
@@ -444,9 +453,10 @@ def _tracked(value) -> bool:
     return False
 
 
-def _array_function(self, func, types, args, kwargs):
-    """Route ``np.dot(X, W)``, ``np.sum(t, axis=1)`` etc. to the primitives; refuse a NumPy
-    function that would silently cut the graph of a tensor that needs gradients."""
+def array_function(self, func, types, args, kwargs):
+    """``Tensor.__array_function__``: route ``np.dot(X, W)``, ``np.sum(t, axis=1)`` etc. to
+    the primitives; refuse a NumPy function that would silently cut the graph of a tensor
+    that needs gradients."""
     handler = _FUNCTIONS.get(func)
     if handler is not None:
         return handler(*args, **kwargs)
@@ -459,4 +469,13 @@ def _array_function(self, func, types, args, kwargs):
     return func(*_unwrap(args), **_unwrap(kwargs))
 
 
-Tensor.__array_function__ = _array_function
+# The old names of the renamed ops, kept one release for code that used them.
+_RENAMED = {"sum": "reduce_sum", "max": "reduce_max", "abs": "absolute"}
+
+
+def __getattr__(name):
+    if name in _RENAMED:
+        warnings.warn(f"layerwise.autodiff.ops.{name} is deprecated: use ops.{_RENAMED[name]}",
+                      DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

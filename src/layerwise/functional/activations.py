@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from ..autodiff import ops
-from ..autodiff.ops import _UFUNCS
+from ..autodiff.ops import register_ufunc
 from ..autodiff.tensor import Tensor, primitive
 from ..onnx.forms import OnnxOp
 from ..registry import Declaration, Registry
@@ -189,8 +189,19 @@ def _max(x, axis):
     return np.maximum.reduce(x, axis=axis, keepdims=True)
 
 
+# Below this row max, x - max cannot overflow: it stays under finfo.max + ulp(finfo.max) / 2.
+_SPREAD_LIMIT = {t: np.finfo(t).max * np.finfo(t).eps / 8 for t in "efdg"}
+
+
 def _softmax(x, axis):
-    e = np.exp(x - _max(x, axis))
+    m = _max(x, axis)
+    if x.dtype.kind == "f" and np.maximum.reduce(m, axis=None) > _SPREAD_LIMIT[x.dtype.char]:
+        # x - m overflows to -inf (whose exp is the right 0) only where a row spans more than
+        # finfo.max, so only rows whose max is that large pay for silencing the warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(x - m)
+    else:
+        e = np.exp(x - m)
     e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
@@ -217,7 +228,7 @@ def softmax(x, axis=-1):
 def _log_softmax(x, axis):
     shifted = x - _max(x, axis)
     lse = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
-    return shifted - np.log(lse, out=lse)
+    return shifted - np.log(lse, out=lse) if x.ndim else shifted - np.log(lse)  # 0-d: scalars
 
 
 @activation(module="LogSoftmax", torch="LogSoftmax", torch_args={"axis": "dim"},
@@ -252,7 +263,7 @@ def identity(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-_UFUNCS[np.tanh] = tanh  # np.tanh(t) on a Tensor stays differentiable
+register_ufunc(np.tanh, tanh)  # np.tanh(t) on a Tensor stays differentiable
 
 def get_activation(activation) -> tuple[str, Callable]:
     """Return ``(name, fn)`` for an activation name, ``None`` (identity) or a callable.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autodiff.tensor import ABSENT, Tensor, _GradMode, _wrap, primitive
+from ..autodiff import fuse, primitive
 from .activations import get_activation, identity
 
 __all__ = ["dense", "forward_layer", "linear"]
@@ -54,18 +54,13 @@ def linear(X, W, b=None):
     return Z, backward
 
 
-_NEEDS_INPUT = (True,)
-_linear_rule = linear.rule
-
-
 def dense(X, W, b=None, activation=identity):
     """A = activation(X @ W + b) as ONE graph node; returns ``(A, Z)``, Z the pre-activation.
 
-    The same arithmetic as ``activation(linear(X, W, b))`` (the two primitives' own NumPy
-    rules), but a single node named ``"linear+<activation>"`` (``lw.graph`` draws it as
-    ``matmul``, ``add`` and the activation): a layer costs one node to build and to walk, which
-    is most of a small network's training step. Backward chains the two rules: the activation's
-    vector-Jacobian product gives dZ, then ``linear``'s gives dX, dW, db.
+    The node is ``lw.autodiff.fuse(linear, activation)``, named ``"linear+<activation>"``:
+    the same arithmetic as ``activation(linear(X, W, b))`` (the two primitives' own NumPy
+    rules), but one node to build and to walk, which is most of a small network's training
+    step; ``lw.graph`` draws it as its parts (``matmul``, ``add`` and the activation).
     With nothing to differentiate (``no_grad``, frozen weights) no node is built at all.
 
     Args:
@@ -76,34 +71,23 @@ def dense(X, W, b=None, activation=identity):
         ``(A, Z)``: A a Tensor ``(..., n_out)``, Z an ndarray of the same shape.
 
     >>> import numpy as np, layerwise as lw
-    >>> A, Z = lw.F.dense(np.array([[1.0, -2.0]]), np.eye(2), None, lw.F.relu)
-    >>> A.data, Z
-    (array([[1., 0.]]), array([[ 1., -2.]]))
+    >>> W = lw.Tensor(np.eye(2), requires_grad=True)
+    >>> A, Z = lw.F.dense(np.array([[1.0, -2.0]]), W, None, lw.F.relu)
+    >>> A.op, A.data, Z
+    ('linear+relu', array([[1., 0.]]), array([[ 1., -2.]]))
     """
-    # written out operand by operand: this runs once per layer per step
-    x = X.data if isinstance(X, Tensor) else X
-    w = W.data if isinstance(W, Tensor) else W
-    bias = b.data if isinstance(b, Tensor) else b
-    z, linear_backward = _linear_rule(x, w, bias)
     if activation is identity:
-        a = z
-    else:
-        a, activation_backward = activation.rule(z)
-    if not (_GradMode.enabled and ((X is not x and X.requires_grad)
-                                   or (W is not w and W.requires_grad)
-                                   or (b is not bias and b.requires_grad))):
-        return _wrap(a), z
-    if activation is identity:
-        op, backward = "linear", linear_backward
-    else:
-        op = "linear+" + activation.op_name
+        Z = linear(X, W, b)
+        return Z, Z.data
+    op = _DENSE_OPS.get(activation)
+    if op is None:
+        op = _DENSE_OPS[activation] = fuse(linear, activation)
+    intermediates = []
+    A = op(X, W, b, intermediates=intermediates)
+    return A, intermediates[0]
 
-        def backward(g, needs):
-            return linear_backward(activation_backward(g, _NEEDS_INPUT)[0], needs)
 
-    parents = (X if X is not x else _wrap(x), W if W is not w else _wrap(w),
-               b if b is not bias else (ABSENT if b is None else _wrap(b)))
-    return _wrap(a, op, parents, backward), z
+_DENSE_OPS = {}  # activation -> fuse(linear, activation), looked up once per layer call
 
 
 def forward_layer(X, W, b, activation):

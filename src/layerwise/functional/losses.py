@@ -104,11 +104,11 @@ def reduce(losses: Tensor, reduction: str = "mean") -> Tensor:
     if reduction == "mean":
         return ops.mean(losses)
     if reduction == "sum":
-        return ops.sum(losses)
+        return ops.reduce_sum(losses)
     if reduction == "none":
         return losses
     if reduction == BATCHMEAN:
-        return ops.sum(losses) / (losses.shape[0] if losses.ndim else 1)
+        return ops.reduce_sum(losses) / (losses.shape[0] if losses.ndim else 1)
     raise _unknown_reduction(reduction)
 
 
@@ -240,7 +240,7 @@ def mae_loss(y_true, y_pred, reduction: str = "mean") -> Tensor:
     """
     check_options("mae_loss", reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "mae_loss")
-    return reduce(ops.abs(y_pred - y_true), reduction)
+    return reduce(ops.absolute(y_pred - y_true), reduction)
 
 
 l1_loss = mae_loss
@@ -262,7 +262,7 @@ def huber_loss(y_true, y_pred, delta: float = 1.0, reduction: str = "mean") -> T
     """
     check_options("huber_loss", delta=delta, reduction=reduction)
     y_true, y_pred = _pair(y_true, y_pred, "huber_loss")
-    a = ops.abs(y_pred - y_true)
+    a = ops.absolute(y_pred - y_true)
     q = ops.clip(a, hi=delta)
     return reduce(0.5 * q * q + delta * (a - q), reduction)
 
@@ -368,7 +368,7 @@ def categorical_cross_entropy(y_true, y_pred, epsilon: float = 1e-15, reduction:
 
 
 # --------------------------------------------------------------------- logits in
-@primitive("cross_entropy")
+@primitive("cross_entropy", keep_dtype=(1,))
 def _cross_entropy(logits, target, label_smoothing=0.0, labels=True, reduction="mean"):
     logp = _log_softmax(logits, -1)
     n_classes = logits.shape[-1]
@@ -520,8 +520,8 @@ def _weighted_mean(losses: Tensor, w: np.ndarray) -> Tensor:
     """sum(losses) / sum(w); nan with zero gradients when every label is ignored (PyTorch)."""
     total = w.sum()
     if total == 0:
-        return ops.sum(losses) * 0.0 + np.nan
-    return ops.sum(losses) / total
+        return ops.reduce_sum(losses) * 0.0 + np.nan
+    return ops.reduce_sum(losses) / total
 
 
 def _weighted_cross_entropy(target, logits, labels, smoothing, reduction, weight, ignore_index):
@@ -534,9 +534,9 @@ def _weighted_cross_entropy(target, logits, labels, smoothing, reduction, weight
         weight.data if isinstance(weight, Tensor) else weight, dtype=logits.dtype)
     if not labels:
         t = target * (1 - smoothing) + smoothing / n_classes if smoothing else target
-        per = -ops.sum(logp * (t * w_class if w_class is not None else t), axis=-1)
+        per = -ops.reduce_sum(logp * (t * w_class if w_class is not None else t), axis=-1)
         if reduction == "mean":  # over the samples, not the weights (as PyTorch)
-            return ops.sum(per) / max(per.size, 1)
+            return ops.reduce_sum(per) / max(per.size, 1)
         return reduce(per, reduction)
     nll = _nll(target, logp, w_class, ignore_index, reduction)
     if not smoothing:
@@ -544,7 +544,7 @@ def _weighted_cross_entropy(target, logits, labels, smoothing, reduction, weight
     # PyTorch's smoothing term: -sum_c w_c logp_c per label, zero where ignored, and for
     # 'mean' divided by the same sum of label weights as the nll term
     keep = (target != ignore_index).astype(logits.dtype)
-    smooth = -ops.sum(logp * w_class if w_class is not None else logp, axis=-1) * keep
+    smooth = -ops.reduce_sum(logp * w_class if w_class is not None else logp, axis=-1) * keep
     if reduction == "mean":
         w, _ = _picked_weights(target.reshape(-1), w_class, ignore_index, logits.dtype)
         smooth = _weighted_mean(smooth, w)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..autodiff.tensor import ABSENT, Tensor, enable_grad
+from ..autodiff.tensor import ABSENT, FUSED, Tensor, enable_grad
 
 __all__ = ["KINDS", "Edge", "Graph", "Node", "trace"]
 
@@ -300,6 +300,26 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
         nodes.append(Node(node_id, kind, label, tuple(shape), op, node_name))
         return node_id
 
+    def draw_op(op, parents, shape) -> str:
+        """One primitive's node(s), with edges from its operands; returns the last node."""
+        parents = [p for p in parents if p is not ABSENT]
+        if op != "linear":
+            node_id = add_node("op", op, shape, op=op)
+            for p in parents:
+                edges.append(Edge(value_of[id(p)], node_id, p.shape))
+            return node_id
+        # the fused affine map is drawn as what it computes: matmul, then add for a bias
+        X, W, *bias = parents
+        mm_shape = X.shape[:-1] + W.shape[1:]
+        node_id = add_node("op", "matmul", mm_shape, op="matmul")
+        for p in (X, W):
+            edges.append(Edge(value_of[id(p)], node_id, p.shape))
+        for b in bias:
+            mm_id, node_id = node_id, add_node("op", "add", shape, op="add")
+            edges.append(Edge(mm_id, node_id, mm_shape))
+            edges.append(Edge(value_of[id(b)], node_id, b.shape))
+        return node_id
+
     unnamed = 0
     for t in _walk(outputs):
         if t.op is None:
@@ -314,24 +334,15 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
                                    node_name=pname)
             else:
                 node_id = add_node("constant", _constant_label(t), t.shape)
-        elif t.op.split("+")[0] == "linear":  # linear, or a Dense layer's "linear+relu" node
-            X, W, b = (list(t._parents) + [ABSENT])[:3]
-            mm_shape = X.shape[:-1] + W.shape[1:]
-            node_id = add_node("op", "matmul", mm_shape, op="matmul")
-            for p in (X, W):
-                edges.append(Edge(value_of[id(p)], node_id, p.shape))
-            if b is not ABSENT:
-                mm_id, node_id = node_id, add_node("op", "add", t.shape, op="add")
-                edges.append(Edge(mm_id, node_id, mm_shape))
-                edges.append(Edge(value_of[id(b)], node_id, b.shape))
-            for op in t.op.split("+")[1:]:
-                prev_id, node_id = node_id, add_node("op", op, t.shape, op=op)
-                edges.append(Edge(prev_id, node_id, t.shape))
         else:
-            node_id = add_node("op", t.op, t.shape, op=t.op)
-            for p in t._parents:
-                if p is not ABSENT:
-                    edges.append(Edge(value_of[id(p)], node_id, p.shape))
+            fused = FUSED.get(t.op)
+            first, rest = (fused.parts[0].op_name, fused.parts[1:]) if fused else (t.op, ())
+            # the first part takes the operands; later parts (activations) keep the shape
+            node_id = draw_op(first, t._parents, t.shape)
+            for part in rest:
+                prev_id, node_id = node_id, add_node("op", part.op_name, t.shape,
+                                                     op=part.op_name)
+                edges.append(Edge(prev_id, node_id, t.shape))
         value_of[id(t)] = node_id
 
     for i, out in enumerate(outputs):

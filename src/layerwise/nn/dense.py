@@ -64,6 +64,8 @@ class Dense(Module):
         W, b = self.W, self.b
         if x.ndim == 0 or x.shape[-1] != self.n_input:
             raise ValueError(f"{self!r} expected input (..., {self.n_input}), got {x.shape}")
+        if x.ndim == 1 and b is not None:  # one sample: (n_in,) -> (n_out,), as torch.nn.Linear
+            b = b.reshape(-1)
         if x.dtype != W.data.dtype:
             X = X.astype(W.data.dtype)
             x = X.data if isinstance(X, Tensor) else X

@@ -86,7 +86,7 @@ def per_row_loss(loss, where: str):
         if per.ndim > 1:
             per = ops.mean(per, axis=tuple(range(1, per.ndim)))
         w = w.astype(per.dtype)
-        total = ops.sum(per * w)
+        total = ops.reduce_sum(per * w)
         if reduction == "sum":
             return total
         return total / w.sum() if w.sum() > 0 else total * 0.0
