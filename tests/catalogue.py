@@ -187,6 +187,7 @@ def _ignoring(labels, ignore_index=-100):
 
 MIN2 = {"min_dims": 2, "min_side": 2, "example": (3, 4)}  # shape options for one(...)
 ROWS = {"min_dims": 1, "example": (3, 4)}
+BLOCK = {"min_dims": 3, "max_dims": 3, "example": (2, 3, 4)}
 
 CATALOGUE = [
     # ----------------------------------------------------------- binary, broadcasting
