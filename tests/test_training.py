@@ -400,3 +400,26 @@ def test_a_model_whose_output_cannot_fit_the_loss_is_warned_about():
         warnings.simplefilter("error")
         lw.fit(net, X, y, lw.nn.CrossEntropyLoss(), lw.optim.SGD(net.parameters(), lr=0.01),
                epochs=1, progress=False)
+
+
+def test_a_diverging_run_with_early_stopping_keeps_the_best_epochs_weights():
+    """Issue 14 item 10: the loss becomes inf after good epochs; the model is not left with
+    the exploded weights of the last steps but with the best epoch's."""
+    X, y = lw.datasets.load_iris(dtype=np.float64)
+    net = lw.MLP([4, 8, 3], output_activation="none", rng=0, dtype=np.float64)
+    opt = lw.optim.SGD(net.parameters(), lr=0.05)
+    best = {}
+
+    class Explode(lw.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            best[epoch] = net.state_dict()
+            if epoch == 2:
+                opt.lr = 1e300
+
+    with pytest.raises(NonFiniteLossError), np.errstate(all="ignore"):
+        lw.fit(net, X, y, lw.nn.CrossEntropyLoss(), opt, epochs=10, batch_size=16, rng=0,
+               validation_data=(X, y), early_stopping=5, callbacks=[Explode()],
+               progress=False)
+    assert all(np.isfinite(p.data).all() for p in net.parameters())
+    kept = net.state_dict()
+    assert any(all(np.array_equal(kept[k], state[k]) for k in kept) for state in best.values())

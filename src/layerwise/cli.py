@@ -302,9 +302,8 @@ def _make_optimizer(name, params, args):
 
 
 # ---------------------------------------------------------------------------- train
-def _train(args):
-    import layerwise as lw
-
+def _check_train_options(args):
+    """Combinations of options that cannot work, refused before any data is read."""
     if args.patience is not None and args.val_split == 0:
         raise _UsageError("--patience watches the validation loss: give --val-split > 0")
     if args.plot is not None:
@@ -313,10 +312,16 @@ def _train(args):
         except ImportError:
             raise CommandError("--plot needs matplotlib: pip install 'layerwise[plot]'"
                                ) from None
-    decl = tasks.loss_for(args.loss)
     if args.out and os.path.exists(args.out) and os.path.exists(args.data) \
             and os.path.samefile(args.out, args.data):
         raise _UsageError(f"--out {args.out} is the training data itself; give another file")
+
+
+def _train(args):
+    import layerwise as lw
+
+    _check_train_options(args)
+    decl = tasks.loss_for(args.loss)
     X, y, features, classes, target = _load(args.data, args.target)
     y, classes = _targets(y, classes, decl, args.data)
     _check_network_size([X.shape[1], *args.layers, tasks.output_size(decl, classes)])
@@ -356,12 +361,7 @@ def _train(args):
     if args.checkpoint:
         print(f"checkpoint written to {os.path.join(args.checkpoint, CHECKPOINT_FILE)}")
 
-    scores = {"training": lw.training.evaluate(model, X_train, y_train, loss)}
-    if X_val is not None:
-        scores["validation"] = lw.training.evaluate(model, X_val, y_val, loss)
-    for part, s in scores.items():
-        figure = f"accuracy {s['accuracy']:.4f}  " if "accuracy" in s else ""
-        print(f"{part:<10}  {figure}loss ({decl.name}) {s['loss']:.4f}")
+    _report_scores(model, loss, decl, X_train, y_train, X_val, y_val)
     if args.out:
         metadata = {"loss": decl.name, "features": features, "target": target,
                     "classes": classes, "data": os.path.basename(args.data)}
@@ -378,6 +378,18 @@ def _train(args):
             raise CommandError(f"cannot write {args.plot}: {err}") from None
         print(f"training curves written to {args.plot}")
     return 0
+
+
+def _report_scores(model, loss, decl, X_train, y_train, X_val, y_val):
+    """One line each for the training and validation rows: accuracy (where it applies), loss."""
+    from .training import evaluate
+
+    scores = {"training": evaluate(model, X_train, y_train, loss)}
+    if X_val is not None:
+        scores["validation"] = evaluate(model, X_val, y_val, loss)
+    for part, s in scores.items():
+        figure = f"accuracy {s['accuracy']:.4f}  " if "accuracy" in s else ""
+        print(f"{part:<10}  {figure}loss ({decl.name}) {s['loss']:.4f}")
 
 
 LR_SCHEDULES = {"cosine": "epoch", "step": "epoch", "onecycle": "batch", "plateau": "epoch"}

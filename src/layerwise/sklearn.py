@@ -193,7 +193,7 @@ class _BaseMLP(BaseEstimator):
         return (total + (0.5 * self.alpha) * penalty) / weight
 
     # ------------------------------------------------------------------------ solvers
-    def _fit_stochastic(self, X, Y, sample_weight, incremental):
+    def _fit_stochastic(self, X, Y, sample_weight, incremental):  # noqa: C901 - follows scikit-learn's own _fit_stochastic step by step
         params = self.model_.parameters()
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":

@@ -58,6 +58,12 @@ class Summary(str):
     def __repr__(self) -> str:  # the table, not a quoted string, at the prompt
         return str(self)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter's view: the table as text and as HTML."""
+        from .display import summary_mimebundle
+
+        return summary_mimebundle(self, include, exclude)
+
 
 def _table(title, input_shape, rows, total, trainable, param_bytes, buffers=0) -> str:
     head = ("Layer (type)", "Output Shape", "Param #", "Trainable")
@@ -80,12 +86,6 @@ def _table(title, input_shape, rows, total, trainable, param_bytes, buffers=0) -
         *([f"Buffers (saved, not trained): {buffers:,}"] if buffers else []),
         "-" * rule,
     ])
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        """Jupyter's view: the table as text and as HTML."""
-        from .display import summary_mimebundle
-
-        return summary_mimebundle(self, include, exclude)
 
 
 def _shape(shape) -> str:

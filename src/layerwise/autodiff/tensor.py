@@ -638,7 +638,7 @@ class Tensor:
         return self if dtype == self._data.dtype else _ops.astype(self, dtype=dtype)
 
     # ------------------------------------------------------------------------ autodiff
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph: bool = False) -> None:  # noqa: C901 - the hot loop of every step, one frame on purpose
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         Args:

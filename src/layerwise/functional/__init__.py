@@ -11,6 +11,7 @@ from .dropout import dropout
 from .linear import dense, forward_layer, linear
 from .losses import LOSSES, REDUCTIONS, check_options, l1_loss, loss, mse_gradient, reduce
 from .normalization import batch_norm, layer_norm
+from .reductions import logsumexp
 
 _DECLARED = {d.obj.__name__: d.obj for registry in (ACTIVATIONS, LOSSES)
              for d in registry.declarations() if d.builtin}
@@ -18,6 +19,6 @@ globals().update(_DECLARED)
 
 __all__ = [  # noqa: PLE0604 - the declared functions are added from the registries
     "ACTIVATIONS", "LOSSES", "REDUCTIONS", "activation", "batch_norm", "check_options", "dense",
-    "dropout", "forward_layer", "get_activation", "l1_loss", "layer_norm", "linear", "loss",
+    "dropout", "forward_layer", "get_activation", "l1_loss", "layer_norm", "linear", "logsumexp", "loss",
     "mse_gradient", "reduce", "register_activation", *sorted(_DECLARED),
 ]

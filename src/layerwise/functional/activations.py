@@ -400,18 +400,26 @@ def silu(x):
 
 
 @activation(module="ELU", torch="ELU", onnx=OnnxOp("Elu", float64=_elu_onnx64))
+@primitive("elu")
 def elu(x, alpha=1.0):
     """ELU(x) = x if x > 0 else alpha (exp(x) - 1) (Clevert et al., 2015), as ``torch.nn.ELU``.
 
-    Written as max(x, 0) + alpha (exp(min(x, 0)) - 1): exp never sees a positive argument, so
-    nothing overflows.
+    exp only ever sees min(x, 0), so nothing overflows. A primitive rather than a composition
+    so that the gradient at exactly 0 is PyTorch's (the negative branch's, alpha), not the
+    average of the two branches that max/min would give.
 
     >>> import layerwise as lw
     >>> lw.F.elu([-1.0, 2.0]).data.round(4)
     array([-0.6321,  2.    ], dtype=float32)
     """
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return ops.maximum(x, 0.0) + alpha * (ops.exp(ops.minimum(x, 0.0)) - 1.0)
+    negative = (np.exp(np.minimum(x, 0)) - 1) * x.dtype.type(alpha)
+    positive = x > 0
+    out = np.where(positive, x, negative)
+
+    def backward(g, needs):
+        return (g * np.where(positive, 1, negative + x.dtype.type(alpha)),)
+
+    return out, backward
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717

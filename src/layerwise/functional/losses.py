@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor, primitive
+from ..dtypes import get_default_dtype
 from ..registry import Registry
 from .activations import _log_softmax, _sigmoid
 
@@ -183,11 +184,14 @@ def check_options(where: str, **options) -> None:
 
 
 def _as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """A Tensor of predictions; integer or bool ones in the default float dtype (as every op)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x.astype(get_default_dtype()) if x.dtype.kind in "iub" else x
 
 
 def _pair(y_true, y_pred, loss: str):
-    """Check that targets and predictions have the same shape; targets take y_pred's dtype."""
+    """Check that targets and predictions have the same shape; targets take y_pred's dtype
+    (integer or bool predictions become the default float dtype first, as in every op)."""
     y_pred = _as_tensor(y_pred)
     if not isinstance(y_true, Tensor):
         y_true = np.asarray(y_true)

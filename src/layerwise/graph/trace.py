@@ -293,64 +293,78 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
 
     param_names = _parameter_names(fn_or_model, params)
     input_ids = {id(t) for t in leaves}
-    nodes, edges, value_of = [], [], {}  # value_of: id(tensor) -> id of the node producing it
-
-    def add_node(kind, label, shape, op=None, node_name=None) -> str:
-        node_id = f"n{len(nodes)}"
-        nodes.append(Node(node_id, kind, label, tuple(shape), op, node_name))
-        return node_id
-
-    def draw_op(op, parents, shape) -> str:
-        """One primitive's node(s), with edges from its operands; returns the last node."""
-        parents = [p for p in parents if p is not ABSENT]
-        if op != "linear":
-            node_id = add_node("op", op, shape, op=op)
-            for p in parents:
-                edges.append(Edge(value_of[id(p)], node_id, p.shape))
-            return node_id
-        # the fused affine map is drawn as what it computes: matmul, then add for a bias
-        X, W, *bias = parents
-        mm_shape = X.shape[:-1] + W.shape[1:]
-        node_id = add_node("op", "matmul", mm_shape, op="matmul")
-        for p in (X, W):
-            edges.append(Edge(value_of[id(p)], node_id, p.shape))
-        for b in bias:
-            mm_id, node_id = node_id, add_node("op", "add", shape, op="add")
-            edges.append(Edge(mm_id, node_id, mm_shape))
-            edges.append(Edge(value_of[id(b)], node_id, b.shape))
-        return node_id
-
-    unnamed = 0
+    drawing = _Drawing(input_ids, param_names)
     for t in _walk(outputs):
+        drawing.draw(t)
+    for i, out in enumerate(outputs):
+        label = "output" if len(outputs) == 1 else f"output{i}"
+        out_id = drawing.add_node("output", f"{label} {shape_text(out.shape)}", out.shape,
+                                  node_name=label)
+        drawing.edges.append(Edge(drawing.value_of[id(out)], out_id, out.shape))
+    return Graph(drawing.nodes, drawing.edges, name=name or _callable_name(fn_or_model))
+
+
+class _Drawing:
+    """The nodes and edges of a traced graph, drawn tensor by tensor in dependency order."""
+
+    def __init__(self, input_ids, param_names):
+        self.input_ids, self.param_names = input_ids, param_names
+        self.nodes: list = []
+        self.edges: list = []
+        self.value_of: dict = {}  # id(tensor) -> id of the node producing it
+        self.unnamed = 0
+
+    def add_node(self, kind, label, shape, op=None, node_name=None) -> str:
+        node_id = f"n{len(self.nodes)}"
+        self.nodes.append(Node(node_id, kind, label, tuple(shape), op, node_name))
+        return node_id
+
+    def draw(self, t) -> None:
+        """A leaf (input, parameter, constant) or an op node, fused ops as their parts."""
         if t.op is None:
-            if id(t) in input_ids:
-                node_id = add_node("input", f"{t.name} {shape_text(t.shape)}", t.shape,
-                                   node_name=t.name)
-            elif id(t) in param_names or t.requires_grad:
-                pname = param_names.get(id(t)) or t.name
-                if pname is None:
-                    pname, unnamed = f"param{unnamed}", unnamed + 1
-                node_id = add_node("parameter", f"{pname} {shape_text(t.shape)}", t.shape,
-                                   node_name=pname)
-            else:
-                node_id = add_node("constant", _constant_label(t), t.shape)
+            node_id = self._leaf(t)
         else:
             fused = FUSED.get(t.op)
             first, rest = (fused.parts[0].op_name, fused.parts[1:]) if fused else (t.op, ())
             # the first part takes the operands; later parts (activations) keep the shape
-            node_id = draw_op(first, t._parents, t.shape)
+            node_id = self._op(first, t._parents, t.shape)
             for part in rest:
-                prev_id, node_id = node_id, add_node("op", part.op_name, t.shape,
-                                                     op=part.op_name)
-                edges.append(Edge(prev_id, node_id, t.shape))
-        value_of[id(t)] = node_id
+                prev_id, node_id = node_id, self.add_node("op", part.op_name, t.shape,
+                                                          op=part.op_name)
+                self.edges.append(Edge(prev_id, node_id, t.shape))
+        self.value_of[id(t)] = node_id
 
-    for i, out in enumerate(outputs):
-        label = "output" if len(outputs) == 1 else f"output{i}"
-        out_id = add_node("output", f"{label} {shape_text(out.shape)}", out.shape,
-                          node_name=label)
-        edges.append(Edge(value_of[id(out)], out_id, out.shape))
-    return Graph(nodes, edges, name=name or _callable_name(fn_or_model))
+    def _leaf(self, t) -> str:
+        if id(t) in self.input_ids:
+            return self.add_node("input", f"{t.name} {shape_text(t.shape)}", t.shape,
+                                 node_name=t.name)
+        if id(t) in self.param_names or t.requires_grad:
+            pname = self.param_names.get(id(t)) or t.name
+            if pname is None:
+                pname, self.unnamed = f"param{self.unnamed}", self.unnamed + 1
+            return self.add_node("parameter", f"{pname} {shape_text(t.shape)}", t.shape,
+                                 node_name=pname)
+        return self.add_node("constant", _constant_label(t), t.shape)
+
+    def _op(self, op, parents, shape) -> str:
+        """One primitive's node(s), with edges from its operands; returns the last node."""
+        parents = [p for p in parents if p is not ABSENT]
+        if op != "linear":
+            node_id = self.add_node("op", op, shape, op=op)
+            for p in parents:
+                self.edges.append(Edge(self.value_of[id(p)], node_id, p.shape))
+            return node_id
+        # the fused affine map is drawn as what it computes: matmul, then add for a bias
+        X, W, *bias = parents
+        mm_shape = X.shape[:-1] + W.shape[1:]
+        node_id = self.add_node("op", "matmul", mm_shape, op="matmul")
+        for p in (X, W):
+            self.edges.append(Edge(self.value_of[id(p)], node_id, p.shape))
+        for b in bias:
+            mm_id, node_id = node_id, self.add_node("op", "add", shape, op="add")
+            self.edges.append(Edge(mm_id, node_id, mm_shape))
+            self.edges.append(Edge(self.value_of[id(b)], node_id, b.shape))
+        return node_id
 
 
 def _callable_name(fn) -> str:

@@ -11,7 +11,7 @@ is (see :class:`~layerwise.training.targets.Accuracy`).
 
 A nan or inf loss stops training at once with :class:`NonFiniteLossError` (a
 ``FloatingPointError``) naming the epoch and batch; the weights are those before that batch
-and the error carries the history so far. Targets that cannot fit the loss (float labels for
+(or, with early stopping, the best epoch's) and the error carries the history so far. Targets that cannot fit the loss (float labels for
 ``CrossEntropyLoss``, shapes that differ) raise ``ValueError`` before the first step.
 """
 
@@ -142,48 +142,11 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
     >>> len(history['loss']), sorted(history.keys())
     (3, ['accuracy', 'loss'])
     """
-    from ..callbacks import Callback, EarlyStopping
-
     where = "fit"
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
-    X, y = as_rows(X, "X", where), as_rows(y, "y", where)
-    epochs = positive_int(epochs, "epochs", where)
-    batch_size = positive_int(batch_size, "batch_size", where)
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or \
-            not 0 <= initial_epoch <= epochs:
-        raise ValueError(f"{where}: initial_epoch must be an integer in 0..epochs ({epochs}), "
-                         f"got {initial_epoch!r}")
-    if not (callable(getattr(optimizer, "step", None))
-            and callable(getattr(optimizer, "zero_grad", None))):
-        raise TypeError(f"{where}: optimizer must have step() and zero_grad(), got "
-                        f"{type(optimizer).__name__} (e.g. lw.optim.Adam(model.parameters()))")
-    params = getattr(optimizer, "params", None)
-    if isinstance(params, list):
-        owned = {id(p) for p in model.parameters()}
-        if not any(id(p) in owned for p in params):
-            raise ValueError(f"{where}: the optimizer holds none of the model's parameters "
-                             "(was it made for another model?)")
-    callbacks = list(callbacks or [])
-    for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise TypeError(f"{where}: callbacks[{i}] is a {type(cb).__name__}, not a "
-                            "lw.callbacks.Callback")
-    if early_stopping is not None:
-        early_stopping = positive_int(early_stopping, "early_stopping (a patience)", where)
-        if validation_data is None:
-            raise ValueError(f"{where}: early_stopping watches val_loss, so it needs "
-                             "validation_data=(X_val, y_val)")
-        callbacks.append(EarlyStopping("val_loss", patience=early_stopping))
-    decl = check_targets(model, loss, X, y, where)
+    X, y, epochs, batch_size, callbacks, validation_data, decl = _check_arguments(
+        model, X, y, loss, optimizer, epochs, batch_size, validation_data, early_stopping,
+        callbacks, initial_epoch, where)
     accuracy = Accuracy(decl, ignored_label(loss))
-    if validation_data is not None:
-        try:
-            X_val, y_val = validation_data
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: validation_data must be a pair (X_val, y_val)") from None
-        X_val, y_val = as_rows(X_val, "X_val", where), as_rows(y_val, "y_val", where)
-        check_targets(model, loss, X_val, y_val, f"{where} (validation_data)")
     weights = row_weights(y, decl, loss, class_weight, sample_weight, where)
     row_loss = None if weights is None else per_row_loss(loss, where)
 
@@ -207,7 +170,7 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
                                     epoch, epochs, n_batches, accuracy, display, callbacks,
                                     weights, row_loss, history)
                 if validation_data is not None:
-                    scores = _evaluate(model, X_val, y_val, loss, accuracy,
+                    scores = _evaluate(model, *validation_data, loss, accuracy,
                                        max(batch_size, 256))
                     logs.update({"val_" + k: v for k, v in scores.items()})
                 history._record(epoch, logs)
@@ -217,16 +180,87 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
                     cb.on_epoch_end(epoch, logs)
                 if model.stop_training:
                     break
-            for cb in callbacks:
-                cb.on_train_end(logs)
-            for cb in callbacks:
-                note = getattr(cb, "summary", lambda: None)()
-                if display and note:
-                    display.note(note)
+            _end_callbacks(callbacks, logs, display)
+    except NonFiniteLossError:
+        _restore_best_weights(model, callbacks)
+        raise
     finally:
         if display:
             display.close()
     return history
+
+
+def _end_callbacks(callbacks, logs, display) -> None:
+    for cb in callbacks:
+        cb.on_train_end(logs)
+    for cb in callbacks:
+        note = getattr(cb, "summary", lambda: None)()
+        if display and note:
+            display.note(note)
+
+
+def _restore_best_weights(model, callbacks) -> None:
+    """After a diverged step (the weights before it may already be huge): put back the best
+    epoch's weights where early stopping kept them."""
+    for cb in callbacks:
+        best = getattr(cb, "best_state", None)
+        if best is not None and getattr(cb, "restore_best_weights", False):
+            model.load_state_dict(best)
+            return
+
+
+def _check_optimizer(model, optimizer, where):
+    if not (callable(getattr(optimizer, "step", None))
+            and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"{where}: optimizer must have step() and zero_grad(), got "
+                        f"{type(optimizer).__name__} (e.g. lw.optim.Adam(model.parameters()))")
+    params = getattr(optimizer, "params", None)
+    if isinstance(params, list):
+        owned = {id(p) for p in model.parameters()}
+        if not any(id(p) in owned for p in params):
+            raise ValueError(f"{where}: the optimizer holds none of the model's parameters "
+                             "(was it made for another model?)")
+
+
+def _check_arguments(model, X, y, loss, optimizer, epochs, batch_size, validation_data,
+                     early_stopping, callbacks, initial_epoch, where):
+    """Every argument of ``fit`` checked (and the targets against the loss's declaration)
+    before the first step; returns them in the form the loop uses."""
+    from ..callbacks import Callback, EarlyStopping
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
+    X, y = as_rows(X, "X", where), as_rows(y, "y", where)
+    epochs = positive_int(epochs, "epochs", where)
+    batch_size = positive_int(batch_size, "batch_size", where)
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or \
+            not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"{where}: initial_epoch must be an integer in 0..epochs ({epochs}), "
+                         f"got {initial_epoch!r}")
+    _check_optimizer(model, optimizer, where)
+    callbacks = list(callbacks or [])
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}: callbacks[{i}] is a {type(cb).__name__}, not a "
+                            "lw.callbacks.Callback")
+    if early_stopping is not None:
+        early_stopping = positive_int(early_stopping, "early_stopping (a patience)", where)
+        if validation_data is None:
+            raise ValueError(f"{where}: early_stopping watches val_loss, so it needs "
+                             "validation_data=(X_val, y_val)")
+        callbacks.append(EarlyStopping("val_loss", patience=early_stopping))
+    decl = check_targets(model, loss, X, y, where)
+    if validation_data is not None:
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: validation_data must be a pair (X_val, y_val)") from None
+        X_val, y_val = as_rows(X_val, "X_val", where), as_rows(y_val, "y_val", where)
+        check_targets(model, loss, X_val, y_val, f"{where} (validation_data)")
+        validation_data = (X_val, y_val)
+    return X, y, epochs, batch_size, callbacks, validation_data, decl
 
 
 def _train_epoch(model, X, y, loss, optimizer, batch_size, shuffle, rng, epoch, epochs,

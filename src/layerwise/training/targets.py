@@ -100,39 +100,8 @@ def check_targets(model, loss, X, y, where: str):
         raise ValueError(f"{where}: the model does not accept X of shape {X.shape}: {err}"
                          ) from None
     name, decl = loss_name(loss), loss_declaration(loss)
-    kind = decl.targets if decl is not None else None
-    outputs = (len(y), *out.shape[1:])
-    if kind == "labels" and y.shape[1:] == out.shape[1:-1]:
-        if y.dtype.kind not in "iu":
-            raise ValueError(
-                f"{where}: {name} needs integer class labels, but y has dtype {y.dtype} (shape "
-                f"{y.shape}); convert with y.astype(int), or pass class probabilities of shape "
-                f"{outputs}"
-            )
-        ignore = ignored_label(loss)
-        counted = y if ignore is None else y[y != ignore]
-        low, high, n_classes = int(np.min(counted, initial=0)), \
-            int(np.max(counted, initial=0)), out.shape[-1]
-        if low < 0 or high >= n_classes:
-            raise ValueError(
-                f"{where}: y has the class label {low if low < 0 else high}, but the model "
-                f"outputs {n_classes} classes (labels must be in 0..{n_classes - 1})"
-            )
-    elif kind is not None and y.shape[1:] != out.shape[1:]:
-        need = f"targets shaped like the model's output {outputs}"
-        hint = ""
-        if kind == "labels":
-            need = f"integer labels of shape {outputs[:-1]} or class probabilities of shape " \
-                   f"{outputs}"
-        elif kind == "one_hot":
-            hint = f"; one-hot encode the labels (np.eye({out.shape[-1]})[y]) or use " \
-                   "CrossEntropyLoss on logits"
-        elif y.ndim == out.ndim - 1 and out.shape[-1] == 1:
-            hint = "; reshape them with y.reshape(-1, 1)"
-        raise ValueError(f"{where}: {name} needs {need}, but y has shape {y.shape}{hint}")
-    if kind == "binary" and (np.min(y) < 0 or np.max(y) > 1):
-        raise ValueError(f"{where}: {name} needs targets in [0, 1]; y ranges over "
-                         f"[{np.min(y)}, {np.max(y)}]")
+    if decl is not None:
+        _check_against_declaration(decl, loss, y, out.shape, name, where)
     _warn_if_the_output_does_not_fit(decl, out.data, name, where)
     try:
         with no_grad():
@@ -147,6 +116,47 @@ def check_targets(model, loss, X, y, where: str):
             "(use reduction='mean')"
         )
     return decl
+
+
+def _check_against_declaration(decl, loss, y, out_shape, name: str, where: str) -> None:
+    """The targets in the form the loss declares: labels in range, shapes, [0, 1] values."""
+    kind = decl.targets
+    outputs = (len(y), *out_shape[1:])
+    if kind == "labels" and y.shape[1:] == out_shape[1:-1]:
+        _check_labels(loss, y, out_shape[-1], outputs, name, where)
+    elif y.shape[1:] != out_shape[1:]:
+        need = f"targets shaped like the model's output {outputs}"
+        hint = ""
+        if kind == "labels":
+            need = f"integer labels of shape {outputs[:-1]} or class probabilities of shape " \
+                   f"{outputs}"
+        elif kind == "one_hot":
+            hint = f"; one-hot encode the labels (np.eye({out_shape[-1]})[y]) or use " \
+                   "CrossEntropyLoss on logits"
+        elif y.ndim == len(out_shape) - 1 and out_shape[-1] == 1:
+            hint = "; reshape them with y.reshape(-1, 1)"
+        raise ValueError(f"{where}: {name} needs {need}, but y has shape {y.shape}{hint}")
+    if kind == "binary" and (np.min(y) < 0 or np.max(y) > 1):
+        raise ValueError(f"{where}: {name} needs targets in [0, 1]; y ranges over "
+                         f"[{np.min(y)}, {np.max(y)}]")
+
+
+def _check_labels(loss, y, n_classes: int, outputs, name: str, where: str) -> None:
+    """Integer class labels, each in 0..n_classes-1 (an ignored label aside)."""
+    if y.dtype.kind not in "iu":
+        raise ValueError(
+            f"{where}: {name} needs integer class labels, but y has dtype {y.dtype} (shape "
+            f"{y.shape}); convert with y.astype(int), or pass class probabilities of shape "
+            f"{outputs}"
+        )
+    ignore = ignored_label(loss)
+    counted = y if ignore is None else y[y != ignore]
+    low, high = int(np.min(counted, initial=0)), int(np.max(counted, initial=0))
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"{where}: y has the class label {low if low < 0 else high}, but the model "
+            f"outputs {n_classes} classes (labels must be in 0..{n_classes - 1})"
+        )
 
 
 def _warn_if_the_output_does_not_fit(decl, out: np.ndarray, name: str, where: str) -> None:
