@@ -23,6 +23,7 @@ regular files, header first, with bounded sizes and JSON nesting (``layerwise.sa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -210,10 +211,8 @@ def _atomic_write(path, data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException as err:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
         if isinstance(err, OSError) and err.errno is not None:
             # the same OSError subclass (PermissionError, ...), naming the target
             raise OSError(err.errno, f"lw.save: cannot write {name}: {err.strerror}") from err

@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..autodiff import ops
 from ..autodiff.ops import register_ufunc
 from ..autodiff.tensor import Tensor, primitive
 from ..onnx.forms import OnnxOp
