@@ -549,11 +549,8 @@ def _features_for(model, meta, path):
 def _loss_of(meta, out):
     """The declaration of the loss a model file says it was trained with; a file that names
     none (saved by lw.save) is taken as a classifier of logits when it has several outputs."""
-    name = meta.get("loss")
-    if name is None:
-        return tasks.loss_for("cross_entropy") if out.shape[1] > 1 else None
     try:
-        return tasks.loss_for(name)
+        return tasks.loss_of_model_file(meta, out.shape[1])
     except ValueError as err:
         raise CommandError(f"the model file names an unknown loss: {err}") from None
 

@@ -315,9 +315,9 @@ def predict_command(model_path, data, out, dask=None, chunk_rows: int = 65536,
     Returns:
         The number of rows written. Raises ValueError / OSError / ImportError with one line.
     """
-    from .serialization import load
+    from .onnx.files import load_any
 
-    model, meta = load(model_path, return_metadata=True)
+    model, meta = load_any(model_path)
     columns = _feature_columns(data, meta)
     n_outputs = predict_array(model, np.zeros((1, _n_inputs(model, columns, data)),
                                               _model_dtype(model))).shape[1]
@@ -349,8 +349,7 @@ def _probabilities(meta, n_outputs):
     (as ``layerwise predict`` does for a CSV). None for regression."""
     from . import tasks
 
-    name = meta.get("loss") or ("cross_entropy" if n_outputs > 1 else None)
-    decl = tasks.loss_for(name) if name else None
+    decl = tasks.loss_of_model_file(meta, n_outputs)
     if decl is None or decl.targets == "values":
         return None
     return lambda out: tasks.probabilities(decl, out)

@@ -17,7 +17,7 @@ import numpy as np
 from .functional.activations import sigmoid, softmax
 from .functional.losses import LOSSES, PREDICTIONS
 
-__all__ = ["loss_for", "output_activation", "output_size", "prepare_targets", "probabilities"]
+__all__ = ["loss_for", "loss_of_model_file", "output_activation", "output_size", "prepare_targets", "probabilities"]
 
 
 def loss_for(name: str):
@@ -26,6 +26,14 @@ def loss_for(name: str):
         return LOSSES.declaration(name)
     except KeyError as err:
         raise ValueError(err.args[0]) from None
+
+
+def loss_of_model_file(metadata: dict, n_outputs: int):
+    """The declaration of the loss a model file's metadata names (``layerwise train`` writes
+    it); a file naming none is taken as a classifier of logits when the model has several
+    outputs, as regression otherwise (None). ValueError for a name that is not declared."""
+    name = metadata.get("loss") or ("cross_entropy" if n_outputs > 1 else None)
+    return loss_for(name) if name else None
 
 
 def output_activation(decl) -> str:
