@@ -33,6 +33,7 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/mypy src/layerwise
 
 clean:
 	rm -rf $(VENV) $(REPORT) site build dist src/*.egg-info

@@ -24,6 +24,7 @@ import csv
 import math
 import os
 import sys
+from typing import Any, TextIO
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LearningRateScheduler", "LivePlot",
            "ModelCheckpoint", "TrainingCheckpoint"]
@@ -33,9 +34,9 @@ class Callback:
     """Base class: every hook does nothing. ``model``, ``optimizer`` and ``history`` are set
     by ``fit`` before ``on_train_begin``."""
 
-    model = None
-    optimizer = None
-    history = None
+    model: Any = None
+    optimizer: Any = None
+    history: Any = None
 
     def _bind(self, model, optimizer, history) -> None:
         self.model, self.optimizer, self.history = model, optimizer, history
@@ -151,8 +152,8 @@ class ModelCheckpoint(Callback):
                  mode: str = "auto"):
         self.path, self.monitor, self.save_best_only = os.fspath(path), monitor, save_best_only
         self.mode = _mode(mode, monitor, "ModelCheckpoint")
-        self.best = None
-        self.saved = []  # the paths written, in order
+        self.best: float | None = None
+        self.saved: list[str] = []  # the paths written, in order
 
     def on_train_begin(self, logs=None) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -162,6 +163,7 @@ class ModelCheckpoint(Callback):
 
         if self.save_best_only:
             value = _watched(logs, self.monitor, "ModelCheckpoint")
+            assert self.best is not None  # set by on_train_begin
             if not _improved(value, self.best, self.mode):
                 return
             self.best = value
@@ -217,7 +219,8 @@ class CSVLogger(Callback):
 
     def __init__(self, path, separator: str = ",", append: bool = False):
         self.path, self.separator, self.append = os.fspath(path), separator, append
-        self._file = self._writer = None
+        self._file: TextIO | None = None
+        self._writer: csv.DictWriter | None = None
 
     def on_train_begin(self, logs=None) -> None:
         exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
@@ -225,6 +228,7 @@ class CSVLogger(Callback):
         self._header = exists  # appending: the header is there already
 
     def on_epoch_end(self, epoch, logs=None) -> None:
+        assert self._file is not None  # opened by on_train_begin
         if self._writer is None:
             self._writer = csv.DictWriter(self._file, ["epoch", *logs],
                                           delimiter=self.separator, extrasaction="ignore")

@@ -32,7 +32,7 @@ def rng_state(rng) -> dict:
     """The state of a NumPy ``Generator`` or ``RandomState`` as a JSON-able dict (its arrays,
     such as MT19937's key, stay ndarrays; ``save_checkpoint`` stores them as tensors)."""
     if isinstance(rng, np.random.Generator):
-        return rng.bit_generator.state
+        return rng.bit_generator.state  # type: ignore[return-value]  # a dict, typed Mapping
     if isinstance(rng, np.random.RandomState):
         return rng.get_state(legacy=False)
     raise TypeError(f"rng_state: expected a np.random.Generator or RandomState, got "

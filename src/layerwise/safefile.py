@@ -275,7 +275,7 @@ def remove_stale_temp_files(path) -> list:
     """
     folder, base = os.path.split(os.fspath(path))
     pattern = re.compile(rf"\.{re.escape(base)}\.(?:(\d+)-)?[a-z0-9_]{{8}}\.tmp")
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(folder or ".")
     except OSError:

@@ -167,7 +167,7 @@ def summary(model, input_shape) -> Summary:
     batch = shape[0] or 2
     params = model.parameters()
     dtype = params[0].data.dtype if params else get_default_dtype()
-    rows = []
+    rows: list[SummaryRow] = []
     watched = [(name, m) for name, m in model.named_modules()
                if not any(True for _ in m.named_children()) or _own_params(m)]
     saved = [vars(m).get("forward") for _, m in watched]  # None: the class's forward

@@ -29,7 +29,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     >>> lw.gradcheck(lambda x: (x * x).sum(), np.array([1.0, -2.0]))
     True
     """
-    tensors = []
+    tensors: list[Tensor | np.ndarray] = []
     for x in inputs:
         arr = np.asarray(x.data if isinstance(x, Tensor) else x)
         if arr.dtype.kind == "f":

@@ -404,14 +404,14 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data._data
-        self._data = _float_array(data, dtype)
+        self._data: np.ndarray = _float_array(data, dtype)
         if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got {self._data.dtype}")
         self._version = _clock
-        self.grad = None
+        self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
-        self.op = None
-        self._parents = ()
+        self.op: str | None = None
+        self._parents: tuple[Tensor, ...] = ()
         self._backward = None
         self.name = name
 
@@ -753,7 +753,8 @@ def _topological_order(root: Tensor) -> list:
 
     Iterative depth-first search, so deep graphs are fine; leaves are left out.
     """
-    order, seen = [], {root}
+    order: list[Tensor] = []
+    seen = {root}
     stack = [(root, iter(root._parents))]
     while stack:
         node, it = stack[-1]

@@ -296,7 +296,7 @@ def _delimiter(delimiter, text) -> str:
         line = match.group()
         if line.strip(_TRIM + "\r\n"):
             counts = {d: line.count(d) for d in _DELIMITERS}
-            return max(_DELIMITERS, key=counts.get) if max(counts.values()) else ","
+            return max(_DELIMITERS, key=counts.__getitem__) if max(counts.values()) else ","
     return ","
 
 

@@ -6,6 +6,8 @@ loss function is exported here under its own name by its declaration alone (see
 ``ACTIVATIONS`` and ``LOSSES``): declaring one is enough.
 """
 
+from typing import TYPE_CHECKING
+
 from .activations import ACTIVATIONS, activation, get_activation, register_activation
 from .dropout import dropout
 from .linear import dense, forward_layer, linear
@@ -22,3 +24,9 @@ __all__ = [  # noqa: PLE0604 - the declared functions are added from the registr
     "dropout", "forward_layer", "get_activation", "l1_loss", "layer_norm", "linear", "logsumexp", "loss",
     "mse_gradient", "reduce", "register_activation", *sorted(_DECLARED),
 ]
+
+if TYPE_CHECKING:  # the declared functions are added above at run time; tell type checkers
+    from collections.abc import Callable
+    from typing import Any
+
+    def __getattr__(name: str) -> Callable[..., Any]: ...

@@ -15,7 +15,8 @@ __all__ = ["check_probability", "dropout"]
 
 def check_probability(p, where: str) -> float:
     """``p`` as a float if it is a real number in [0, 1]; else ``ValueError`` naming ``where``."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+    if (isinstance(p, bool) or not isinstance(p, numbers.Real)
+            or not 0 <= p <= 1):  # type: ignore[operator]  # typeshed's Real has no <=
         raise ValueError(f"{where}: p must be a number in [0, 1], got {p!r}")
     return float(p)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..autodiff import fuse, primitive
@@ -87,7 +89,8 @@ def dense(X, W, b=None, activation=identity):
     return A, intermediates[0]
 
 
-_DENSE_OPS = {}  # activation -> fuse(linear, activation), looked up once per layer call
+# activation -> fuse(linear, activation), looked up once per layer call
+_DENSE_OPS: dict[Callable, Callable] = {}
 
 
 def forward_layer(X, W, b, activation):

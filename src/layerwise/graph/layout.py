@@ -60,13 +60,13 @@ class Layout:
 def layout(graph) -> Layout:
     """Lay out a ``Graph`` top to bottom; see the module docstring for the steps."""
     ids = [n.id for n in graph.nodes]
-    preds = {i: [] for i in ids}
-    succs = {i: [] for i in ids}
+    preds: dict[str, list[str]] = {i: [] for i in ids}
+    succs: dict[str, list[str]] = {i: [] for i in ids}
     for e in graph.edges:
         preds[e.target].append(e.source)
         succs[e.source].append(e.target)
 
-    rank = {}
+    rank: dict[str, int] = {}
     for i in ids:  # nodes are in topological order
         rank[i] = 1 + max((rank[p] for p in preds[i]), default=-1)
     for i in ids:
@@ -85,14 +85,14 @@ def layout(graph) -> Layout:
             rank[dummy], width[dummy] = r, DUMMY_W
             chain.append(dummy)
         chains.append(chain + [e.target])
-    up = {v: [] for v in rank}
-    down = {v: [] for v in rank}
+    up: dict[str, list[str]] = {v: [] for v in rank}
+    down: dict[str, list[str]] = {v: [] for v in rank}
     for chain in chains:
         for a, b in itertools.pairwise(chain):
             down[a].append(b)
             up[b].append(a)
 
-    layers = [[] for _ in range(max(rank.values(), default=-1) + 1)]
+    layers: list[list[str]] = [[] for _ in range(max(rank.values(), default=-1) + 1)]
     for v in rank:  # real nodes first, in topological order, then dummies
         layers[rank[v]].append(v)
     layers = _order(layers, up, down)

@@ -307,7 +307,7 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
 class _Drawing:
     """The nodes and edges of a traced graph, drawn tensor by tensor in dependency order."""
 
-    def __init__(self, input_ids, param_names):
+    def __init__(self, input_ids, param_names) -> None:
         self.input_ids, self.param_names = input_ids, param_names
         self.nodes: list = []
         self.edges: list = []

@@ -11,7 +11,9 @@ import inspect
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +30,10 @@ __all__ = ["build_parser", "main"]
 class Option:
     flag: str
     dest: str
-    type: object
+    type: Callable[[str], Any]
     help: str
-    nargs: object = None
-    choices: object = None
+    nargs: int | str | None = None
+    choices: Sequence[str] | None = None
 
 
 SEED = Option("--seed", "seed", count, "random seed (np.random.RandomState, as np.random.seed)")
@@ -90,7 +92,9 @@ QUICK = {"huber": {"epochs": 300}, "batching": {"repeats": 3}, "init": {"n_sampl
 
 
 def _summary_line(fn) -> str:
-    return inspect.getdoc(fn).splitlines()[0].replace("``", "")
+    doc = inspect.getdoc(fn)
+    assert doc is not None, fn  # every exercise has a docstring
+    return doc.splitlines()[0].replace("``", "")
 
 
 def _default_text(value) -> str:

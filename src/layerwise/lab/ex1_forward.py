@@ -94,7 +94,8 @@ def forward(x=(1.0, 2.0), W1=((0.1, 0.2), (0.3, 0.4)), b1=(0.1, 0.1),
                     "inputs and weights whose products stay below about 1e308")
         step.advance("layerwise forward pass")
 
-        rows, hand = [], {"Z1": [], "A1": [], "Z2": [], "output": []}
+        rows: list[tuple] = []
+        hand: dict[str, list[float]] = {"Z1": [], "A1": [], "Z2": [], "output": []}
 
         def affine(inputs, W, b, layer):
             for j in range(W.shape[1]):

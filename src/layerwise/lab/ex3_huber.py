@@ -107,7 +107,7 @@ def huber(n_samples: int = 60, n_outliers: int = 6, outlier_shift: float = 12.0,
 
     with task(progress, "huber", len(LOSSES) + 2) as step:
         errors = np.linspace(-4.0, 4.0, 161)
-        curves = {"error": errors}
+        curves: dict[str, np.ndarray | None] = {"error": errors}
         for name, fn in LOSSES.items():
             e = Tensor(errors, requires_grad=True)
             values = fn(np.zeros_like(errors), e, delta, reduction="none")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import nn
@@ -72,7 +74,8 @@ def init(layer_sizes=(100, 100, 100, 100, 10), methods=("zeros", "random", "xavi
         )
     check_sizes("init", **network_counts(sizes, n_samples))
 
-    stats, activations = {}, {}
+    stats: dict[str, list[dict[str, Any]]] = {}
+    activations = {}
     with task(progress, "init", len(methods) + int(out is not None)) as step:
         for method in methods:
             rng = chapter_rng(seed)

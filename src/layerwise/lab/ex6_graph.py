@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import graph as lw_graph
 from .. import nn
 from ..graph.trace import shape_text
@@ -56,7 +58,8 @@ def graph(layer_sizes=(2, 3, 2), batch_size: int = 1, hidden_activation: str = "
         g = lw_graph.trace(model, X)
         step.advance("traced")
 
-        steps, step_of = [], {}
+        steps: list[dict[str, Any]] = []
+        step_of: dict[str, int] = {}
         for node in (n for n in g.nodes if n.kind == "op"):
             step_of[node.id] = len(steps) + 1
             inputs = []

@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from .ex6_graph import graph
 __all__ = ["DOCS_URL", "DOCUMENTED", "EXERCISES", "LabReport", "docs_link", "run_all",
            "write_html"]
 
-EXERCISES = {
+EXERCISES: dict[str, Callable[..., LabResult]] = {
     "forward": forward,
     "losses": losses,
     "huber": huber,

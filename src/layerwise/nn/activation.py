@@ -127,7 +127,7 @@ def _checked(name: str, key: str, value, default):
             and math.isfinite(value):
         return float(value)
     if kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool) \
-            and abs(value) < 2**31:
+            and abs(value) < 2**31:  # type: ignore[operator]  # typeshed's Integral has no <
         return int(value)
     if kind in (bool, str) and isinstance(value, kind) or default is None:
         return value

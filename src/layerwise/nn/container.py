@@ -112,7 +112,7 @@ class MLP(Module):
         rng = resolve_rng(rng)
         last = len(sizes) - 2
         self.layer_sizes = sizes
-        layers = []
+        layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             if i == last:
                 layers.append(Dense(n_in, n_out, output_activation, init=init, rng=rng,

@@ -79,6 +79,7 @@ class LayerNorm(Module):
         layer = nn.LayerNorm(self.normalized_shape, self.eps, self.elementwise_affine,
                              dtype=getattr(torch, np.dtype(self._dtype).name))
         if self.elementwise_affine:
+            assert self.weight is not None and self.bias is not None  # made with the flag
             _copy_to_torch(torch, layer.weight, self.weight.data)
             _copy_to_torch(torch, layer.bias, self.bias.data)
         return [layer]

@@ -165,6 +165,7 @@ class GraphBuilder:
         op = as_op(form)
         build = form if op is None else op.composition(self.dtype)
         if build is None:
+            assert op is not None  # build is None only for an OnnxOp without composition
             return self.node(op.op_type, [x], **op.attributes_for(params))
         key = (decl.name, json.dumps(params, sort_keys=True))
         if key not in self.functions:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import numpy as np
 import onnx
@@ -147,7 +148,7 @@ class OnnxReader:
         self._constants = {t.name: self._array(t, t.name) for t in graph.initializer}
         self._shapes = _shapes(proto)
         self._functions = {f.name: f for f in proto.functions if f.domain == FUNCTION_DOMAIN}
-        producers = {}
+        producers: dict[str, Any] = {}  # output name -> the onnx NodeProto making it
         for node in graph.node:
             if node.op_type == "Constant" and node.domain in _DEFAULT_DOMAINS:
                 self._constants[node.output[0]] = self._constant_node(node)
@@ -440,7 +441,8 @@ def _stored_architecture(props, reader: OnnxReader, converted):
         dims = reader.input_shape[1:]
         if not dims or None in dims:
             return None
-        probe = np.random.default_rng(0).standard_normal((3, *dims)).astype(dtype)
+        probe = np.random.default_rng(0).standard_normal(
+            (3, *dims)).astype(dtype)  # type: ignore[arg-type]  # no None dims: checked above
         with no_grad(), training_mode(model, False), training_mode(converted, False):
             same = np.allclose(np.asarray(model(probe)), np.asarray(converted(probe)),
                                rtol=1e-5, atol=1e-6)

@@ -94,6 +94,7 @@ class Adam(Optimizer, name="adam"):
         """Update every parameter that has a gradient, in place."""
         if self._constants is None:
             self._prepare()
+            assert self._constants is not None  # _prepare sets it
         lr, beta1, beta2 = self.lr, self.beta1, self.beta2
         multiply, add, subtract, divide, sqrt = np.multiply, np.add, np.subtract, np.divide, np.sqrt
         steps = self.steps

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "OneCycleLR",
            "ReduceLROnPlateau", "StepLR"]
@@ -232,7 +233,7 @@ class OneCycleLR(LRScheduler):
                        (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
             phases += [(n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
-        self._phases = [list(p) for p in phases]
+        self._phases: list[list[Any]] = [list(p) for p in phases]
         self.max_lr = _number(max_lr, "max_lr", where, 0.0)
         self.initial_lr = self.max_lr / _number(div_factor, "div_factor", where, 0.0,
                                                 low_open=True)
@@ -324,7 +325,7 @@ class ReduceLROnPlateau(LRScheduler):
         return a > best * (self.threshold + 1.0) if self.threshold_mode == "rel" \
             else a > best + self.threshold
 
-    def step(self, metrics) -> None:
+    def step(self, metrics) -> None:  # type: ignore[override]  # PyTorch's step(metric)
         """Record this step's metric; reduce the rate if it has stalled for too long."""
         current = float(metrics)
         self.last_epoch += 1

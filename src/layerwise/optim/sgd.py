@@ -94,6 +94,7 @@ class SGD(Optimizer, name="sgd"):
         """Update every parameter that has a gradient, in place."""
         if self._constants is None:
             self._prepare()
+            assert self._constants is not None  # _prepare sets it
         multiply, add = np.multiply, np.add
         if self._plain:
             for _, p, work, _, neg_lr, _, _, _ in self._constants:

@@ -170,7 +170,8 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
                                     epoch, epochs, n_batches, accuracy, display, callbacks,
                                     weights, row_loss, history)
                 if validation_data is not None:
-                    scores = _evaluate(model, *validation_data, loss, accuracy,
+                    X_val, y_val = validation_data
+                    scores = _evaluate(model, X_val, y_val, loss, accuracy,
                                        max(batch_size, 256))
                     logs.update({"val_" + k: v for k, v in scores.items()})
                 history._record(epoch, logs)

@@ -57,7 +57,7 @@ def row_weights(y, decl, loss, class_weight, sample_weight, where: str):
             table = {}
             for c, w in class_weight.items():
                 if isinstance(w, bool) or not isinstance(w, numbers.Real) or \
-                        not np.isfinite(w) or w < 0:
+                        not np.isfinite(w) or w < 0:  # type: ignore[call-overload]  # Real
                     raise ValueError(f"{where}: class_weight[{c!r}] must be a finite number "
                                      f">= 0, got {w!r}")
                 table[int(c)] = float(w)
