@@ -231,8 +231,6 @@ def _check_arguments(model, X, y, loss, optimizer, epochs, batch_size, validatio
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{where}: model must be a lw.nn.Module, got {type(model).__name__}")
     X, y = as_rows(X, "X", where), as_rows(y, "y", where)
     epochs = positive_int(epochs, "epochs", where)
     batch_size = positive_int(batch_size, "batch_size", where)
