@@ -6,7 +6,8 @@ The one deliberate layout difference: layerwise's ``W`` is ``(n_in, n_out)`` (th
 
 from __future__ import annotations
 
-from ..nn import MODULES, Activation, Dense, Module, Sequential
+from ..nn import MODULES, Module, Sequential
+from ..nn.container import append_folded
 
 __all__ = ["from_torch", "to_torch"]
 
@@ -72,13 +73,7 @@ def from_torch(module) -> Sequential:
         if cls is None:
             raise ValueError(f"from_torch: {where} ({m!r}) has no layerwise counterpart; "
                              f"known: {', '.join(sorted(converters))}")
-        converted = cls.from_torch_module(m)
-        previous = out[-1] if out else None
-        if (isinstance(converted, Activation) and type(previous) is Dense
-                and previous.activation == "none" and _default_settings(converted)):
-            out[-1] = _with_activation(previous, converted.name)
-        elif converted is not None:
-            out.append(converted)
+        append_folded(out, cls.from_torch_module(m))
     return Sequential(*out)
 
 
@@ -120,15 +115,3 @@ def _traced_leaves(torch, module) -> list:
                 f"layers one after another ({node.op} {what}); only such chains convert "
                 "faithfully")
     return leaves
-
-
-def _default_settings(activation: Activation) -> bool:
-    return activation.params == activation.declaration.params
-
-
-def _with_activation(dense: Dense, name: str) -> Dense:
-    """The same layer (same weights) with ``name`` as its activation."""
-    fused = Dense(dense.n_input, dense.n_output, name, init="zeros", bias=dense.b is not None,
-                  dtype=dense.W.dtype)
-    fused.load_state_dict(dense.state_dict())
-    return fused

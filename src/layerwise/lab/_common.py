@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..display import _numeric
+
 __all__ = ["MAX_ELEMENTS", "LabResult", "Progress", "Table", "chapter_rng", "check_sizes",
            "jsonable", "network_counts", "new_figure", "output_folder", "save_figure", "task"]
 
@@ -101,14 +103,6 @@ class Table:
     def to_dict(self) -> dict:
         return {"title": self.title, "columns": list(self.columns),
                 "rows": [list(map(str, r)) for r in self.rows]}
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text.replace(",", "").replace("%", "").replace("x", ""))
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass

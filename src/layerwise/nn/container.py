@@ -12,7 +12,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .module import Module, register, to_json
 
-__all__ = ["MLP", "Sequential"]
+__all__ = ["MLP", "Sequential", "append_folded"]
 
 
 @register(_builtin=True)
@@ -177,3 +177,21 @@ def _norms() -> dict:
 
 
 _NORMS = _norms()
+
+
+def append_folded(layers: list, module) -> None:
+    """Append a converted layer to ``layers``; an activation with its default settings right
+    after a ``Dense`` without one becomes that Dense's activation (same weights), as it was
+    written in the chapter. Used by the PyTorch and ONNX importers."""
+    from .activation import Activation
+
+    previous = layers[-1] if layers else None
+    if (isinstance(module, Activation) and type(previous) is Dense
+            and previous.activation == "none"
+            and module.params == module.declaration.params):
+        folded = Dense(previous.n_input, previous.n_output, module.name, init="zeros",
+                       bias=previous.b is not None, dtype=previous.W.dtype)
+        folded.load_state_dict(previous.state_dict())
+        layers[-1] = folded
+    elif module is not None:
+        layers.append(module)

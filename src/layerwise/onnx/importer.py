@@ -20,8 +20,8 @@ from onnx import helper, numpy_helper
 
 from ..autodiff.tensor import no_grad
 from ..functional.activations import ACTIVATIONS
-from ..interop.torch import _default_settings, _with_activation
-from ..nn import MODULES, Activation, Dense, Sequential
+from ..nn import MODULES, Sequential
+from ..nn.container import append_folded
 from ..nn.module import training_mode
 from .exporter import ARCHITECTURE_KEY, METADATA_KEY
 from .forms import OnnxOp, as_op
@@ -317,13 +317,7 @@ class OnnxReader:
                     _DEFAULT_DOMAINS else ""
                 raise self.refuse(node, f"the op{domain} has no layerwise counterpart "
                                         f"(layerwise reads: {known})")
-            module = cls.from_onnx(node, self)
-            previous = out[-1] if out else None
-            if (isinstance(module, Activation) and type(previous) is Dense
-                    and previous.activation == "none" and _default_settings(module)):
-                out[-1] = _with_activation(previous, module.name)
-            elif module is not None:
-                out.append(module)
+            append_folded(out, cls.from_onnx(node, self))
         return Sequential(*out)
 
     def _walk(self, producers) -> list:
