@@ -384,3 +384,12 @@ def test_hyper_parameters_are_checked_when_made_saved_and_loaded(tmp_path):
     with pytest.raises(ValueError, match="nested deeper than"):
         lw.save(deep, tmp_path / "deep.safetensors")
     assert not (tmp_path / "deep.safetensors").exists()
+
+
+def test_setting_an_activation_parameter_is_checked_too():
+    layer = lw.nn.LeakyReLU(0.1)
+    layer.negative_slope = 0.3
+    assert layer.get_config() == {"negative_slope": 0.3}  # what is saved is what runs
+    with pytest.raises(ValueError, match="negative_slope must be a finite number"):
+        layer.negative_slope = float("nan")
+    assert layer.negative_slope == 0.3

@@ -64,10 +64,14 @@ class Activation(Module):
 
     def __setattr__(self, key, value):
         params = self.__dict__.get("params")
-        if params is not None and key in params:
-            params[key] = value
+        if params is not None and key in params:  # checked as in the constructor
+            params[key] = _checked(self.name, key, value, self.declaration.params[key])
         else:
             object.__setattr__(self, key, value)
+
+    def get_config(self) -> dict:
+        """The activation's current parameters (and its name, for a bare ``Activation``)."""
+        return {**({"name": self.name} if type(self) is Activation else {}), **self.params}
 
     def extra_repr(self) -> str:
         changed = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
