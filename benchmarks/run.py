@@ -6,6 +6,8 @@ Workloads (float32, ReLU hidden layers, logits out, softmax cross-entropy):
     W2 medium  784 -> 256 -> 128 -> 10    batch 128
     W3 large   784 -> 1024 -> 1024 -> 10  batch 512
     W4         one epoch of ``lw.fit`` on digits (X / 16) against the same PyTorch loop
+    W5         the new layers on a 512 x 1024 input: LayerNorm, BatchNorm1d and Dropout
+               (p = 0.5), training mode, against torch.nn's, forward and forward + backward
 
 Each of W1-W3 is timed as a forward pass (no graph: ``lw.no_grad`` / ``torch.no_grad``) and as
 one training step (zero grads, forward, cross-entropy, backward, SGD update). Next to
@@ -17,6 +19,11 @@ anything is timed. Calls are timed in blocks, the libraries taking turns block b
 that drift on a shared machine hits them alike; the table shows the median and the
 interquartile range. The memory a W3 training step adds (peak RSS minus RSS after setup) is
 measured for each library in a fresh process.
+
+W5 is timed against PyTorch only (no hand-written or matmul-bound contestant): forward
+under ``no_grad`` and forward + backward of a fixed upstream gradient into the input and the
+parameters. Outputs and gradients are checked to agree first; Dropout's random streams
+differ, so for it only the shapes and the kept fraction are checked.
 
     python benchmarks/run.py [--threads N] [--repeats R] [--quick] [--only W1,W3] [--json PATH]
 
@@ -81,6 +88,8 @@ WORKLOADS = {
     "W3": Workload("W3", "large", [784, 1024, 1024, 10], 512),
 }
 W4_SIZES, W4_BATCH, W4_LR = [64, 128, 64, 10], 32, 0.05
+W5_SHAPE, W5_LAYERS, W5_P = (512, 1024), ("LayerNorm", "BatchNorm1d", "Dropout"), 0.5
+EXTRA_TITLES = {"W5": "new layers"}  # workloads that are not MLPs
 
 # (workload, case) -> (max layerwise / PyTorch, max layerwise / matmul bound); None: no target
 TARGETS = {
@@ -91,6 +100,8 @@ TARGETS = {
     ("W3", "forward"): (1.02, 1.06),
     ("W3", "train step"): (1.0, 1.06),
     ("W4", "epoch"): (0.8, None),
+    **{("W5", f"{layer} {case}"): (1.0, None) for layer in W5_LAYERS
+       for case in ("forward", "fwd+bwd")},
 }
 MEMORY_TARGET_MIB = 25.0
 NOISY_SHARE = 0.05  # other processes' share of the CPU above which a run is flagged noisy
@@ -318,6 +329,86 @@ def build_w4():
         return total / len(X), correct / len(X)
 
     return {"epoch": {"layerwise": lw_epoch, "torch": torch_epoch}}, None
+
+
+def _w5_layers(n_features):
+    """Each new layer in layerwise and in torch.nn, in training mode, with the same parameters
+    (random, so that a wrong scale or shift would show)."""
+    rng = np.random.default_rng(2)
+    pairs = {
+        "LayerNorm": (lw.nn.LayerNorm(n_features), torch.nn.LayerNorm(n_features)),
+        "BatchNorm1d": (lw.nn.BatchNorm1d(n_features), torch.nn.BatchNorm1d(n_features)),
+        "Dropout": (lw.nn.Dropout(W5_P, rng=0), torch.nn.Dropout(W5_P)),
+    }
+    for layer, tlayer in pairs.values():
+        for p, tp in zip(layer.parameters(), tlayer.parameters(), strict=True):
+            p.data[...] = rng.standard_normal(p.shape).astype(np.float32)
+            with torch.no_grad():
+                tp.copy_(torch.from_numpy(p.data))
+        layer.train()
+        tlayer.train()
+    return pairs
+
+
+def build_w5():
+    """The new layers alone: forward (no graph) and forward + backward of a fixed gradient."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(W5_SHAPE).astype(np.float32)
+    G = rng.standard_normal(W5_SHAPE).astype(np.float32)
+    x, Xt, Gt = lw.Tensor(X, requires_grad=True), torch.from_numpy(X), torch.from_numpy(G)
+    xt = Xt.clone().requires_grad_(True)
+    cases = {}
+    for name, (layer, tlayer) in _w5_layers(W5_SHAPE[1]).items():
+        params = layer.parameters()
+
+        def lw_forward(layer=layer):
+            with lw.no_grad():
+                return layer(X).data
+
+        def lw_fwd_bwd(layer=layer, params=params):
+            x.grad = None
+            for p in params:
+                p.grad = None
+            out = layer(x)
+            out.backward(G)
+            return [out.data, x.grad, *(p.grad for p in params)]
+
+        def t_forward(tlayer=tlayer):
+            with torch.no_grad():
+                return tlayer(Xt).numpy()
+
+        def t_fwd_bwd(tlayer=tlayer):
+            xt.grad = None
+            tlayer.zero_grad(set_to_none=True)
+            out = tlayer(xt)
+            out.backward(Gt)
+            return [out.detach().numpy(), xt.grad.numpy(),
+                    *(p.grad.numpy() for p in tlayer.parameters())]
+
+        if name == "Dropout":
+            _check_dropout(lw_forward(), t_forward(), W5_P)
+            ours, theirs = lw_fwd_bwd(), t_fwd_bwd()
+            for a, b in zip(ours, theirs, strict=True):
+                _check_dropout(a, b, W5_P)
+        else:
+            _check_agree("W5", f"{name} forward", {"layerwise": lw_forward(),
+                                                   "torch": t_forward()})
+            for i, (a, b) in enumerate(zip(lw_fwd_bwd(), t_fwd_bwd(), strict=True)):
+                what = ("output", "input gradient", "weight gradient", "bias gradient")[i]
+                _check_agree("W5", f"{name} {what}", {"layerwise": a, "torch": b})
+        cases[f"{name} forward"] = {"layerwise": lw_forward, "torch": t_forward}
+        cases[f"{name} fwd+bwd"] = {"layerwise": lw_fwd_bwd, "torch": t_fwd_bwd}
+    return cases
+
+
+def _check_dropout(ours, theirs, p):
+    """Random streams differ: the same shape, and each keeps about 1 - p of the elements
+    (524,288 draws: the kept fraction's standard deviation is 0.0007)."""
+    kept = {lib: np.count_nonzero(a) / a.size for lib, a in (("layerwise", ours),
+                                                                ("torch", theirs))}
+    if ours.shape != theirs.shape or any(abs(k - (1 - p)) > 0.01 for k in kept.values()):
+        raise SystemExit(f"W5: Dropout shapes {ours.shape} / {theirs.shape} or kept fractions "
+                         f"{kept} disagree with p={p}; not timing it")
 
 
 # --------------------------------------------------------------------------------- timing
@@ -578,15 +669,17 @@ def _target_text(key, case):
 
 def render(rows: list, memory: dict | None, skipped: dict, env: dict, threads: int) -> str:
     headers = ["workload", "case", *(LIB_TITLES[lib] for lib in LIBS), "lw/torch",
-               "lw/bound", "target", "met"]
+               "lw/numpy", "lw/bound", "target", "met"]
     body = []
     for row in rows:
         body.append([
             f"{row.workload} {WORKLOADS[row.workload].title}" if row.workload in WORKLOADS
+            else f"{row.workload} {EXTRA_TITLES[row.workload]}" if row.workload in EXTRA_TITLES
             else row.workload,
             row.case,
             *(_cell(row.stats, lib) for lib in LIBS),
             f"{row.ratios['vs_torch']:.2f}x",
+            f"{row.ratios['vs_numpy']:.2f}x" if "vs_numpy" in row.ratios else "-",
             f"{row.ratios['vs_bound']:.3f}x" if "vs_bound" in row.ratios else "-",
             _target_text(row.workload, row.case),
             {True: "yes", False: "NO", None: "-"}[row.met],
@@ -596,7 +689,7 @@ def render(rows: list, memory: dict | None, skipped: dict, env: dict, threads: i
         body.append([
             "W3 large", "step memory",
             f"+{added['layerwise']:.1f} MiB", f"+{added['torch']:.1f} MiB",
-            f"+{added['numpy']:.1f} MiB", "-", "-", "-", f"<= {MEMORY_TARGET_MIB:g} MiB",
+            f"+{added['numpy']:.1f} MiB", "-", "-", "-", "-", f"<= {MEMORY_TARGET_MIB:g} MiB",
             "yes" if added["layerwise"] <= MEMORY_TARGET_MIB else "NO",
         ])
     blas = env.get("numpy_blas") or {}
@@ -645,7 +738,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed blocks per library and case (default 15, --quick 5)")
     parser.add_argument("--quick", action="store_true", help="shorter blocks and fewer repeats")
-    parser.add_argument("--only", default="W1,W2,W3,W4",
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5",
                         help="comma-separated workloads to run, e.g. W1,W3 (default: all)")
     parser.add_argument("--json", type=Path, default=None,
                         help="where to write the results (default benchmarks/results/...)")
@@ -659,9 +752,10 @@ def parse_args(argv=None):
     if args.repeats is not None and args.repeats < 3:
         parser.error(f"--repeats must be >= 3, got {args.repeats}")
     only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
-    unknown = [w for w in only if w not in {*WORKLOADS, "W4"}]
+    unknown = [w for w in only if w not in {*WORKLOADS, "W4", "W5"}]
     if unknown:
-        parser.error(f"--only: unknown workload(s) {', '.join(unknown)}; known: W1, W2, W3, W4")
+        parser.error(f"--only: unknown workload(s) {', '.join(unknown)}; "
+                     "known: W1, W2, W3, W4, W5")
     args.only = only
     return args
 
@@ -688,6 +782,8 @@ def main(argv=None) -> int:
                 skipped["W4"] = why
                 print(f"W4 skipped: {why}", file=sys.stderr)
                 continue
+        elif key == "W5":
+            cases = build_w5()
         else:
             cases = build_mlp_workload(WORKLOADS[key])
         for case, fns in cases.items():

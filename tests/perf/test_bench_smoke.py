@@ -62,3 +62,17 @@ def test_bad_flags_exit_2_with_one_clear_line(args, message):
     proc = run_bench(*args, check=False)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_quick_w5_times_the_new_layers_against_torch(tmp_path):
+    out = tmp_path / "w5.json"
+    proc = run_bench("--quick", "--only", "W5", "--repeats", "3", "--threads", "1", "--json",
+                     str(out))
+    assert "W5 new layers" in proc.stdout
+    results = json.loads(out.read_text())
+    layers = ("LayerNorm", "BatchNorm1d", "Dropout")
+    assert {(r["workload"], r["case"]) for r in results["results"]} == {
+        ("W5", f"{layer} {case}") for layer in layers for case in ("forward", "fwd+bwd")}
+    for row in results["results"]:
+        assert set(row["stats"]) == {"layerwise", "torch"}
+        assert row["ratios"]["vs_torch"] > 0 and isinstance(row["target_met"], bool)
