@@ -47,6 +47,8 @@ class Dense(Module):
         self.n_input = int(n_input)
         self.n_output = int(n_output)
         self.activation, self._activation = F.get_activation(activation)
+        # decided once, not per call: primitives (and identity) fuse with the linear map
+        self._fusable = self._activation is F.identity or hasattr(self._activation, "rule")
         self.W = Tensor(initialize_weights(n_input, n_output, init, rng=resolve_rng(rng),
                                            dtype=dtype), requires_grad=True)
         self.b: Tensor | None
@@ -70,7 +72,7 @@ class Dense(Module):
             X = X.astype(W.data.dtype)
             x = X.data if isinstance(X, Tensor) else X
         fn = self._activation
-        if fn is F.identity or hasattr(fn, "rule"):
+        if self._fusable:
             # one graph node per layer (none at all under no_grad): see lw.F.dense
             A, z = F.dense(X, W, b, fn)
             a = A.data

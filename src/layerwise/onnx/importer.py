@@ -346,12 +346,7 @@ class OnnxReader:
 
     def _check_inference(self, node):
         if node.op_type == "Reshape":
-            target = self._constants.get(node.input[1]) if len(node.input) > 1 else None
-            shape = self.shape(self.input_of(node))
-            if (target is None or shape is None or len(shape) != 2 or shape[1] is None
-                    or [int(t) for t in np.ravel(target)] not in ([-1, shape[1]], [0, shape[1]])):
-                raise self.refuse(node, f"a Reshape of {shape} to {target}: layerwise reads "
-                                        "only reshapes that keep (batch, n) rows as they are")
+            self._check_rows_kept(node)
         if node.op_type == "Cast":
             to = {a.name: a.i for a in node.attribute}.get("to")
             if to != helper.np_dtype_to_tensor_dtype(self.dtype):
@@ -361,6 +356,15 @@ class OnnxReader:
             training = self._constants.get(node.input[2])
             if training is None or bool(training):
                 raise self.refuse(node, "a Dropout in training mode is not a fixed function")
+
+    def _check_rows_kept(self, node) -> None:
+        """A Reshape is read as nothing only where it keeps ``(batch, n)`` rows as they are."""
+        target = self._constants.get(node.input[1]) if len(node.input) > 1 else None
+        shape = self.shape(self.input_of(node))
+        if (target is None or shape is None or len(shape) != 2 or shape[1] is None
+                or [int(t) for t in np.ravel(target)] not in ([-1, shape[1]], [0, shape[1]])):
+            raise self.refuse(node, f"a Reshape of {shape} to {target}: layerwise reads "
+                                    "only reshapes that keep (batch, n) rows as they are")
 
     def _array(self, tensor, what) -> np.ndarray:
         try:
@@ -384,12 +388,7 @@ class OnnxReader:
         if node.op_type == "Transpose":
             return np.transpose(value, attrs.get("perm") or None)
         if node.op_type == "Reshape":
-            target = self._constants.get(node.input[1]) if len(node.input) > 1 else None
-            shape = self.shape(self.input_of(node))
-            if (target is None or shape is None or len(shape) != 2 or shape[1] is None
-                    or [int(t) for t in np.ravel(target)] not in ([-1, shape[1]], [0, shape[1]])):
-                raise self.refuse(node, f"a Reshape of {shape} to {target}: layerwise reads "
-                                        "only reshapes that keep (batch, n) rows as they are")
+            self._check_rows_kept(node)
         if node.op_type == "Cast":
             try:
                 return value.astype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
