@@ -193,6 +193,17 @@ def _coerce(operands, arrays, keep):
 
 
 # ----------------------------------------------------------------------------- primitives
+class RECORDING:
+    """Where primitive calls are reported while ``lw.compile`` records a module's forward
+    pass (see ``layerwise.replay``); ``on`` is False otherwise, one attribute read per op."""
+
+    on = False
+
+    @staticmethod
+    def note(op, operands, arrays, kwargs, out) -> None:  # replaced while recording
+        """Called after every primitive with its operands, their arrays and its output."""
+
+
 PRIMITIVES: dict = {}
 """Every registered primitive by op name (what ``lw.graph`` draws)."""
 
@@ -233,7 +244,10 @@ def _make_op(name, forward, keep=()):
         if type(out) is not np.ndarray:  # full reductions give NumPy scalars; keep ndarrays
             out = np.asarray(out)
         if not (track and _GradMode.enabled):
-            return _wrap(out)
+            t = _wrap(out)
+            if RECORDING.on:
+                RECORDING.note(op, operands, arrays, kwargs, t)
+            return t
         # the node: Tensor._wrap written out, as this runs for every operation that records
         t = _new(Tensor)
         t._data = out
@@ -247,6 +261,8 @@ def _make_op(name, forward, keep=()):
         ])
         t._backward = backward
         t.name = None
+        if RECORDING.on:
+            RECORDING.note(op, operands, arrays, kwargs, t)
         return t
 
     op.op_name = name
