@@ -12,7 +12,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
 from .functional.activations import register_activation
 from .nn import MLP
-from .replay import compile  # noqa: A004 - lw.compile, as torch.compile
+from .replay import compile
 from .serialization import load, save
 from .summary import summary
 from .training import History, fit

@@ -58,7 +58,7 @@ def active() -> bool:
     return _State.depth > 0
 
 
-def compile(fn):  # noqa: A001 - the public name SPEC gives (as torch.compile)
+def compile(fn):
     """``fn`` with layerwise's own work replayed after its first call (see the module doc).
 
     Returns a callable with the same results as ``fn`` (values, gradients, optimiser

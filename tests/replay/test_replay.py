@@ -14,12 +14,11 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from module_catalogue import MODULES
 
 import layerwise as lw
 from layerwise import replay
 from layerwise.functional.activations import ACTIVATIONS
-
-from module_catalogue import MODULES
 
 # module calls that are not replayed, and why (anything else in the catalogue must replay)
 REFUSED = {

@@ -245,22 +245,19 @@ def _make_op(name, forward, keep=()):
             out = np.asarray(out)
         if not (track and _GradMode.enabled):
             t = _wrap(out)
-            if RECORDING.on:
-                RECORDING.note(op, operands, arrays, kwargs, t)
-            return t
-        # the node: Tensor._wrap written out, as this runs for every operation that records
-        t = _new(Tensor)
-        t._data = out
-        t._version = _clock
-        t.grad = None
-        t.requires_grad = True
-        t.op = name
-        t._parents = operands if tensors else tuple([
-            x if isinstance(x, Tensor) else (ABSENT if a is None else _wrap(a))
-            for x, a in zip(operands, arrays)
-        ])
-        t._backward = backward
-        t.name = None
+        else:  # the node: Tensor._wrap written out, as this runs for every recorded operation
+            t = _new(Tensor)
+            t._data = out
+            t._version = _clock
+            t.grad = None
+            t.requires_grad = True
+            t.op = name
+            t._parents = operands if tensors else tuple([
+                x if isinstance(x, Tensor) else (ABSENT if a is None else _wrap(a))
+                for x, a in zip(operands, arrays)
+            ])
+            t._backward = backward
+            t.name = None
         if RECORDING.on:
             RECORDING.note(op, operands, arrays, kwargs, t)
         return t

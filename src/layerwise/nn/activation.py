@@ -12,9 +12,9 @@ import inspect
 import math
 import numbers
 
+from .. import replay
 from ..functional.activations import ACTIVATIONS, identity
 from ..onnx.forms import as_op
-from .. import replay
 from .module import Module, register
 
 __all__ = ["Activation"]
