@@ -227,7 +227,8 @@ class _Recorder:
 
     def _new_slot(self, obj) -> int:
         slot = len(self.keep)
-        self.slots[id(obj)] = slot
+        if obj is not None:  # None: a fused node's inner result that nobody else saw
+            self.slots[id(obj)] = slot
         self.keep.append(obj)
         return slot
 
@@ -240,12 +241,24 @@ class _Recorder:
         except _Refuse as why:
             self.failure = str(why)
             return
-        slot = self._new_slot(out)
+        first = len(self.entries)
+        parts = getattr(op, "parts", None)
+        if parts is None:
+            slot = self._new_slot(out)
+            inter_slots = tuple(self._new_slot(z) for z in intermediates)
+            self.entries.append((op.rule, tuple(sources), options, slot, inter_slots))
+        else:  # a fused node: its parts' rules one after another, no chaining closures
+            known = list(intermediates) + [None] * (len(parts) - 1 - len(intermediates))
+            slot = None
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                made = self._new_slot(out if last else known[i])
+                self.entries.append((part.rule, tuple(sources) if i == 0 else
+                                     ((_SLOT, slot, None),), options if i == 0 else {}, made, ()))
+                slot = made
         self.slots.setdefault(id(out._data), slot)
-        inter_slots = tuple(self._new_slot(z) for z in intermediates)
         if out._backward is not None:
-            self.node_entry[id(out)] = len(self.entries)
-        self.entries.append((op.rule, tuple(sources), options, slot, inter_slots))
+            self.node_entry[id(out)] = tuple(range(first, len(self.entries)))
 
     def _source(self, op, x, a):
         """Where operand ``x`` (as the array ``a`` the rule got) comes from on a replay."""
@@ -376,7 +389,8 @@ class _Segment:
         """The module's output for ``args``, or None when a parameter changed."""
         for p, requires_grad, shape, dtype in self.guards:
             d = p._data
-            if p.requires_grad is not requires_grad or d.shape != shape or d.dtype != dtype:
+            if p.requires_grad is not requires_grad or d.shape != shape or (
+                    d.dtype is not dtype and d.dtype != dtype):
                 return None
         STATS["replayed"] += 1
         data, backwards = self.forward(*[a._data if isinstance(a, Tensor) else a for a in args])
@@ -434,7 +448,11 @@ def _backward_source(steps, n_uses, out_slot, names) -> str:
         if slot not in assigned:  # no gradient reached this node
             continue
         lines.append(f"    if g{slot} is not None:")
-        lines.append(f"        gs = b[{entry}](g{slot}, {node_needs!r})")
+        inner = f"g{slot}"
+        for k in reversed(entry[1:]):  # a fused node: its parts' rules chained back, as fuse's
+            lines.append(f"        h = b[{k}]({inner}, (True,))[0]")
+            inner = "h"
+        lines.append(f"        gs = b[{entry[0]}]({inner}, {node_needs!r})")
         for j, dest in enumerate(dests):
             if dest is None:
                 continue
