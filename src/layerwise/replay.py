@@ -31,6 +31,7 @@ import builtins
 import contextlib
 import functools
 import numbers
+import threading
 
 import numpy as np
 
@@ -224,6 +225,7 @@ class _Recorder:
         self.entries: list = []
         self.node_entry: dict[int, int] = {}  # id(node) -> index of the entry that made it
         self.failure: str | None = None
+        self.thread = threading.get_ident()
 
     def _new_slot(self, obj) -> int:
         slot = len(self.keep)
@@ -233,8 +235,8 @@ class _Recorder:
         return slot
 
     def note(self, op, operands, arrays, kwargs, out) -> None:
-        if self.failure is not None:
-            return
+        if self.failure is not None or threading.get_ident() != self.thread:
+            return  # (another thread's operations are not part of this call)
         try:
             sources = [self._source(op, x, a) for x, a in zip(operands, arrays)]
             options, intermediates = self._options(op, kwargs)

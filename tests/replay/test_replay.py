@@ -369,3 +369,29 @@ def test_generated_networks_replay_exactly(sizes, batches, activation, output, d
             net.zero_grad()
         for a, b in zip(*results):
             _assert_same(a, b, "generated network")
+
+
+def test_another_threads_operations_are_not_recorded():
+    import threading
+
+    net = lw.MLP([4, 3], output_activation="none", rng=0)
+    X = _batches(1)[0][0]
+    stop = threading.Event()
+
+    def busy():  # tensors computed elsewhere while the model is recorded here
+        t = lw.Tensor(np.ones(3), requires_grad=True)
+        while not stop.is_set():
+            (t * 2).sum()
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    try:
+        with replay.replaying():
+            for _ in range(20):
+                net._replays = None  # record again on every call
+                net(X)
+            out = net(X)
+    finally:
+        stop.set()
+        worker.join()
+    _assert_same(out.data, net.forward(X).data, "output")
