@@ -108,7 +108,6 @@ class Module:
         ``lw.compile``: called on every compiled call of a replayable module, its result
         is part of what a recording must match (None: nothing). It may raise as ``forward``
         would on bad values (e.g. class labels out of range)."""
-        return
 
     def __setattr__(self, name, value):
         # a changed attribute may change what forward does: recordings of lw.compile are stale
