@@ -223,7 +223,7 @@ class _Recorder:
         self.caches = [(c, dict(c)) for m in self.modules
                        if isinstance(c := m.__dict__.get("cache"), dict)]
         self.entries: list = []
-        self.node_entry: dict[int, int] = {}  # id(node) -> index of the entry that made it
+        self.node_entry: dict[int, tuple] = {}  # id(node) -> the entries that made it
         self.failure: str | None = None
         self.thread = threading.get_ident()
 
@@ -251,7 +251,7 @@ class _Recorder:
             self.entries.append((op.rule, tuple(sources), options, slot, inter_slots))
         else:  # a fused node: its parts' rules one after another, no chaining closures
             known = list(intermediates) + [None] * (len(parts) - 1 - len(intermediates))
-            slot = None
+            slot = -1  # set by the first part
             for i, part in enumerate(parts):
                 last = i == len(parts) - 1
                 made = self._new_slot(out if last else known[i])
