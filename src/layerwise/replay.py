@@ -126,7 +126,7 @@ def call_module(module, *args, **kwargs):
     """``module(*args)`` inside a compiled function: replayed, recorded, or run normally."""
     if kwargs or RECORDING.on or module.__dict__.get("_replay_refused"):
         return module.forward(*args, **kwargs)
-    key = [_tensor._GradMode.enabled]
+    key = [_tensor._GradMode.enabled, module.training]
     for a in args:
         if isinstance(a, Tensor):
             d = a._data
@@ -157,7 +157,7 @@ def call_module(module, *args, **kwargs):
     if segment is _REFUSED:
         return module.forward(*args)
     out = segment.replay(args)
-    if out is None:  # a parameter's requires_grad, shape or dtype changed
+    if out is None:  # a parameter's requires_grad, shape or dtype, or a training flag changed
         del memo[1][key]
         return call_module(module, *args)
     return out
@@ -321,9 +321,10 @@ class _Recorder:
             return _REFUSED
         guards = tuple((p, p.requires_grad, p._data.shape, p._data.dtype)
                        for p in {id(p): p for p in self.params.values()}.values())
+        modes = tuple((m, m.training) for m in self.modules)
         arg_out = next((i for i, a in enumerate(self.args) if a is out), None)
         return _Segment(self.entries, len(self.keep), self.n_args, out_slot, arg_out, effects,
-                        plan, guards, type(out).__name__)
+                        plan, guards, modes, type(out).__name__)
 
     def _plan(self, out):
         """The backward walk over the recorded nodes, in the order ``Tensor.backward`` takes
@@ -373,11 +374,12 @@ class _Segment:
     accumulation order). ``code`` is their source, for reading."""
 
     def __init__(self, entries, n_slots, n_args, out_slot, arg_out, effects, plan, guards,
-                 out_type):
+                 modes, out_type):
         self.n_args = n_args
         self.arg_out = arg_out
         self.plan = plan
         self.guards = guards
+        self.modes = modes
         names: dict = {"sum_to_shape": sum_to_shape, "ndarray": np.ndarray,
                        "asarray": np.asarray}
         self.code = _forward_source(entries, n_args, out_slot, effects, names)
@@ -388,7 +390,11 @@ class _Segment:
         self.backward = names.get("backward")
 
     def replay(self, args):
-        """The module's output for ``args``, or None when a parameter changed."""
+        """The module's output for ``args``, or None when a parameter or the training flag
+        of a module in the tree changed."""
+        for m, training in self.modes:
+            if m.training is not training:
+                return None
         for p, requires_grad, shape, dtype in self.guards:
             d = p._data
             if p.requires_grad is not requires_grad or d.shape != shape or (

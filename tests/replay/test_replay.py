@@ -395,3 +395,21 @@ def test_another_threads_operations_are_not_recorded():
         stop.set()
         worker.join()
     _assert_same(out.data, net.forward(X).data, "output")
+
+
+def test_train_and_eval_keep_their_recordings_and_a_submodule_switch_is_seen():
+    nets = [lw.MLP([4, 8, 3], dropout=0.5, rng=0) for _ in "ab"]
+    for net in nets:
+        net.layers[1].rng = np.random.default_rng(0)  # the same masks in both
+    X = _batches(1)[0][0]
+    with counting() as counts:
+        for i in range(6):
+            outs = []
+            for net, compiled in zip(nets, (False, True)):
+                net.train(i % 2 == 0)
+                if i == 4:
+                    net.layers[1].eval()  # only the Dropout inside: a path the top flag misses
+                with replay.replaying() if compiled else contextlib.nullcontext():
+                    outs.append(net(X).data)
+            _assert_same(*outs, f"call {i}")
+    assert counts["replayed"] >= 2

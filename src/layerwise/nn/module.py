@@ -111,7 +111,9 @@ class Module:
 
     def __setattr__(self, name, value):
         # a changed attribute may change what forward does: recordings of lw.compile are stale
-        if self.__dict__.get(name, _UNSET) is not value:
+        # (except the training flag, which each recording checks itself: train/eval switches
+        # keep both recordings)
+        if name != "training" and self.__dict__.get(name, _UNSET) is not value:
             replay.edited()
         object.__setattr__(self, name, value)
 
