@@ -35,13 +35,14 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     results = json.loads(out.read_text())
     assert results["threads"] == 1
     assert {(r["workload"], r["case"]) for r in results["results"]} == {
-        ("W1", "forward"), ("W1", "train step")}
+        ("W1", "forward"), ("W1", "train step"), ("W1", "train step, eager")}
     for row in results["results"]:
         assert set(row["stats"]) == {"layerwise", "torch", "numpy", "bound"}
         for stats in row["stats"].values():
             assert len(stats["samples_s"]) == 3
             assert 0 < stats["q1_s"] <= stats["median_s"] <= stats["q3_s"]
-        assert row["ratios"]["vs_torch"] > 0 and isinstance(row["target_met"], bool)
+        assert row["ratios"]["vs_torch"] > 0
+        assert isinstance(row["target_met"], bool) or row["case"] == "train step, eager"
     assert results["environment"]["numpy_blas"]["num_threads"] == 1
 
 
@@ -75,4 +76,5 @@ def test_quick_w5_times_the_new_layers_against_torch(tmp_path):
         ("W5", f"{layer} {case}") for layer in layers for case in ("forward", "fwd+bwd")}
     for row in results["results"]:
         assert set(row["stats"]) == {"layerwise", "torch"}
-        assert row["ratios"]["vs_torch"] > 0 and isinstance(row["target_met"], bool)
+        assert row["ratios"]["vs_torch"] > 0
+        assert isinstance(row["target_met"], bool) or row["case"] == "train step, eager"
