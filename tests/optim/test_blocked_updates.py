@@ -160,3 +160,14 @@ def test_steps_allocate_nothing_that_grows_or_is_parameter_sized(name, schedule)
         tracemalloc.stop()
     assert after_many - after_few < 2048  # nothing accumulates with the step count
     assert peak - after_few < 64 * 1024  # no temporary of a parameter's size (960 KB)
+
+
+@pytest.mark.parametrize("name", [*sorted(OPTIMISERS), "plain sgd"])
+def test_a_parameter_given_a_new_shape_is_an_error_not_a_partial_update(name):
+    p = lw.Tensor(np.ones((20000, 3)), requires_grad=True)  # cut into blocks
+    opt = SGD([p], lr=0.1) if name == "plain sgd" else OPTIMISERS[name]([p])
+    p.data = np.ones((30000, 3))
+    p.grad = np.ones((30000, 3))
+    with pytest.raises(ValueError, match=r"params\[0\]\.data has shape \(30000, 3\), but the "
+                                         r"optimiser was made for \(20000, 3\)"):
+        opt.step()

@@ -178,12 +178,21 @@ class Optimizer:
         """Per parameter, its update blocks ``((slice, (scratch views...)), ...)``: the slice
         of the leading axis, or None for the whole parameter (no views to make per step),
         with each scratch list's matching block-sized view."""
+        self._shapes = [p.data.shape for p in self.params]  # what the blocks were cut for
         plans = []
         for i, cuts in enumerate(self._block_slices()):
             arrays = tuple(work[i] for work in scratch)
             plans.append(((None, arrays),) if cuts is None else tuple(
                 (cut, tuple(a[:cut.stop - cut.start] for a in arrays)) for cut in cuts))
         return plans
+
+    def _reshaped(self, i: int) -> ValueError:
+        """The error for parameter i whose ``.data`` no longer has the shape it was given
+        with (its update blocks and scratch were cut for that shape)."""
+        return ValueError(f"{type(self).__name__}: params[{i}].data has shape "
+                          f"{self.params[i].data.shape}, but the optimiser was made for "
+                          f"{self._shapes[i]}; assign values in place (p.data[...] = x) or "
+                          "make a new optimiser")
 
     def extra_repr(self) -> str:
         return ""

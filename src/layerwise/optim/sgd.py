@@ -97,13 +97,15 @@ class SGD(Optimizer, name="sgd"):
         if self._plain:
             self._plain_step()
             return
-        buffers, nesterov = self.momentum_buffers, self.nesterov
+        buffers, nesterov, shapes = self.momentum_buffers, self.nesterov, self._shapes
         damped = self.dampening != 0
         for i, p, blocks, neg_lr, weight_decay, momentum, keep in self._constants:
             g = p.grad
             if g is None:
                 continue
             data = p.data
+            if data.shape != shapes[i]:
+                raise self._reshaped(i)
             buf = first = None
             if momentum:
                 buf = buffers[i]
@@ -123,11 +125,14 @@ class SGD(Optimizer, name="sgd"):
         """p <- p - lr g (no momentum, no weight decay): the common case, written out."""
         multiply, add = np.multiply, np.add
         assert self._constants is not None  # step() prepared it
-        for _, p, blocks, neg_lr, _, _, _ in self._constants:
+        shapes = self._shapes
+        for i, p, blocks, neg_lr, _, _, _ in self._constants:
             g = p.grad
             if g is None:
                 continue
             data = p.data
+            if data.shape != shapes[i]:
+                raise self._reshaped(i)
             for cut, (work, _) in blocks:
                 if cut is None:
                     add(data, multiply(g, neg_lr, out=work), out=data)
