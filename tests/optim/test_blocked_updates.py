@@ -171,3 +171,12 @@ def test_a_parameter_given_a_new_shape_is_an_error_not_a_partial_update(name):
     with pytest.raises(ValueError, match=r"params\[0\]\.data has shape \(30000, 3\), but the "
                                          r"optimiser was made for \(20000, 3\)"):
         opt.step()
+
+
+def test_a_gradient_of_another_shape_is_an_error_before_anything_changes():
+    p = lw.Tensor(np.ones((20000, 3)), requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    p.grad = np.ones((1, 3))  # would broadcast over the first block only
+    with pytest.raises(ValueError, match=r"params\[0\]\.grad has shape \(1, 3\)"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, 1.0)

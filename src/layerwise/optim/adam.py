@@ -99,7 +99,7 @@ class Adam(Optimizer, name="adam"):
             if g is None:
                 continue
             data = p.data
-            if data.shape != shapes[i]:
+            if data.shape != shapes[i] or g.shape != shapes[i]:
                 raise self._reshaped(i)
             t = steps[i] = steps[i] + 1
             root_correction = (1.0 - beta2**t) ** 0.5

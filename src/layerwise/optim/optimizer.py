@@ -187,12 +187,14 @@ class Optimizer:
         return plans
 
     def _reshaped(self, i: int) -> ValueError:
-        """The error for parameter i whose ``.data`` no longer has the shape it was given
-        with (its update blocks and scratch were cut for that shape)."""
-        return ValueError(f"{type(self).__name__}: params[{i}].data has shape "
-                          f"{self.params[i].data.shape}, but the optimiser was made for "
-                          f"{self._shapes[i]}; assign values in place (p.data[...] = x) or "
-                          "make a new optimiser")
+        """The error for parameter i whose ``.data`` or ``.grad`` does not have the shape the
+        parameter was given with (its update blocks and scratch were cut for that shape)."""
+        p, shape = self.params[i], self._shapes[i]
+        what, got = (("data", p.data.shape) if p.data.shape != shape
+                     else ("grad", np.shape(p.grad)))
+        return ValueError(f"{type(self).__name__}: params[{i}].{what} has shape {got}, but the "
+                          f"optimiser was made for {shape}; assign values in place "
+                          "(p.data[...] = x) or make a new optimiser")
 
     def extra_repr(self) -> str:
         return ""

@@ -85,7 +85,7 @@ class RMSprop(Optimizer, name="rmsprop"):
             if g is None:
                 continue
             data = p.data
-            if data.shape != shapes[i]:
+            if data.shape != shapes[i] or g.shape != shapes[i]:
                 raise self._reshaped(i)
             steps[i] += 1
             # state allocated at a parameter's first step (None in state_dict until then)

@@ -104,7 +104,7 @@ class SGD(Optimizer, name="sgd"):
             if g is None:
                 continue
             data = p.data
-            if data.shape != shapes[i]:
+            if data.shape != shapes[i] or g.shape != shapes[i]:
                 raise self._reshaped(i)
             buf = first = None
             if momentum:
@@ -131,7 +131,7 @@ class SGD(Optimizer, name="sgd"):
             if g is None:
                 continue
             data = p.data
-            if data.shape != shapes[i]:
+            if data.shape != shapes[i] or g.shape != shapes[i]:
                 raise self._reshaped(i)
             for cut, (work, _) in blocks:
                 if cut is None:
