@@ -76,5 +76,18 @@ def test_quick_w5_times_the_new_layers_against_torch(tmp_path):
         ("W5", f"{layer} {case}") for layer in layers for case in ("forward", "fwd+bwd")}
     for row in results["results"]:
         assert set(row["stats"]) == {"layerwise", "torch"}
-        assert row["ratios"]["vs_torch"] > 0
-        assert isinstance(row["target_met"], bool) or row["case"] == "train step, eager"
+        assert row["ratios"]["vs_torch"] > 0 and isinstance(row["target_met"], bool)
+
+
+def test_a_list_of_thread_counts_times_every_case_at_each(tmp_path):
+    out = tmp_path / "t.json"
+    proc = run_bench("--quick", "--only", "W1", "--repeats", "3", "--no-memory", "--threads",
+                     "1,2", "--json", str(out))
+    assert "1, 2 thread(s)" in proc.stdout
+    results = json.loads(out.read_text())
+    assert results["threads"] == [1, 2]
+    assert sorted((r["threads"], r["case"]) for r in results["results"]) == [
+        (1, "forward"), (1, "train step"), (1, "train step, eager"),
+        (2, "forward"), (2, "train step"), (2, "train step, eager")]
+    for row in results["results"]:
+        assert set(row["ratios"]) == {"vs_torch", "vs_numpy", "vs_bound"}
