@@ -200,7 +200,7 @@ class Module:
         X = as_rows(X, "X", where)
         batch_size = positive_int(batch_size, "batch_size", where)
         outputs = []
-        with training_mode(self, False), no_grad():
+        with training_mode(self, False), no_grad(), replay.replaying():
             for start in range(0, max(len(X), 1), batch_size):
                 out = self(np.asarray(X[start:start + batch_size]))
                 outputs.append(np.asarray(out.data if isinstance(out, Tensor) else out))

@@ -75,7 +75,7 @@ def evaluate(model, X, y, loss, batch_size: int = 256) -> dict:
 
 def _evaluate(model, X, y, loss, accuracy, batch_size):
     total = correct = counted = 0.0
-    with training_mode(model, False), no_grad():
+    with training_mode(model, False), no_grad(), replaying():
         for Xb, yb in batches(X, y, batch_size):
             out = model(Xb)
             total += float(loss(yb, out).data) * len(Xb)
