@@ -413,3 +413,35 @@ def test_train_and_eval_keep_their_recordings_and_a_submodule_switch_is_seen():
                     outs.append(net(X).data)
             _assert_same(*outs, f"call {i}")
     assert counts["replayed"] >= 2
+
+
+@pytest.mark.parametrize("options", [{}, {"dropout": 0.3, "norm": "batch"},
+                                     {"norm": "layer"}])
+def test_fit_replays_and_trains_exactly_as_without(monkeypatch, options):
+    import sys
+
+    fit_module = sys.modules["layerwise.training.fit"]  # (lw.training.fit is the function)
+
+    X, y = lw.datasets.load_iris()
+    X = X.astype(np.float32)
+
+    def train():
+        net = lw.MLP([4, 16, 3], output_activation="none", rng=0, **options)
+        for m in net.layers:
+            if isinstance(m, lw.nn.Dropout):
+                m.rng = np.random.default_rng(0)
+        history = lw.fit(net, X, y, lw.nn.CrossEntropyLoss(),
+                         lw.optim.Adam(net.parameters(), lr=0.01), epochs=3, batch_size=32,
+                         validation_data=(X[:30], y[:30]), rng=0, progress=False)
+        return history, net.state_dict()
+
+    with counting() as counts:
+        replayed = train()
+    assert counts["replayed"] > 10
+    monkeypatch.setattr(fit_module, "replaying", contextlib.nullcontext)
+    with counting() as counts:
+        plain = train()
+    assert counts["replayed"] == 0
+    assert replayed[0].history == plain[0].history
+    for key in plain[1]:
+        _assert_same(replayed[1][key], plain[1][key], key)
