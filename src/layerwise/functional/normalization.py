@@ -25,7 +25,7 @@ from ..autodiff.tensor import Tensor, primitive
 
 __all__ = ["batch_norm", "layer_norm"]
 
-_BLOCK_BYTES = 1 << 18
+_BLOCK_BYTES = 1 << 19
 """About how much of an input each rule handles at a time (see the module docstring)."""
 
 
@@ -55,25 +55,28 @@ def _grad_of(g, operand):
 def _layer_norm(x, weight=None, bias=None, *, ndim: int, eps: float):
     """Layer normalisation of ``x`` over its last ``ndim`` axes: the rule of ``layer_norm``.
 
-    Forward, per row of the last ``ndim`` axes (D elements): mu = mean(x),
-    rstd = 1 / sqrt(mean((x - mu)^2) + eps), xhat = (x - mu) rstd, y = xhat w + b.
-    Backward (g the upstream gradient, gh = g w): dx = rstd (gh - mean(gh) - xhat mean(gh xhat)),
-    dw = sum over rows of g xhat, db = sum over rows of g.
+    Forward, per row of the last ``ndim`` axes (D elements): mu = mean(x), c = x - mu,
+    r = 1 / sqrt(mean(c^2) + eps), y = c r w + b. Backward (g upstream, gh = g w,
+    xhat = c r): dx = r (gh - mean(gh) - xhat mean(gh xhat)), dw = sum over rows of g xhat
+    (= r @ (g c), a matrix-vector product), db = sum over rows of g.
     """
     dtype = _common_dtype(x, weight, bias)
     d = int(np.prod(x.shape[x.ndim - ndim:]))
     x2 = x.astype(dtype, copy=False).reshape(-1, d)
-    w = None if weight is None else weight.reshape(d).astype(dtype, copy=False)
-    b = None if bias is None else bias.reshape(d).astype(dtype, copy=False)
+    blocks = _blocks(len(x2), d * dtype.itemsize)
+    size = blocks[0].stop if blocks else 0
+    # the parameters repeated to a block's shape (see _tiled)
+    w = None if weight is None else _tiled(weight.astype(dtype, copy=False), (size, d))
+    b = None if bias is None else _tiled(bias.astype(dtype, copy=False), (size, d))
     inv_d = 1.0 / d if d else np.nan
+    ones = np.ones(d, dtype)
     y = np.empty(x2.shape, dtype)
     mean = np.empty(len(x2), dtype)
     rstd = np.empty(len(x2), dtype)
-    ones = np.ones(d, dtype)
-    blocks = _blocks(len(x2), d * dtype.itemsize)
     for rows in blocks:
         xb, yb, mb, rb = x2[rows], y[rows], mean[rows], rstd[rows]
-        np.vecdot(xb, ones, out=mb)  # a BLAS dot per row: faster than add.reduce here
+        n = len(xb)
+        np.matmul(xb, ones, out=mb)  # row sums as a BLAS product: 4x add.reduce's speed
         mb *= inv_d
         np.subtract(xb, mb[:, None], out=yb)
         np.vecdot(yb, yb, out=rb)
@@ -83,54 +86,62 @@ def _layer_norm(x, weight=None, bias=None, *, ndim: int, eps: float):
         np.divide(1, rb, out=rb)
         yb *= rb[:, None]
         if w is not None:
-            yb *= w
+            yb *= w[:n]
         if b is not None:
-            yb += b
+            yb += b[:n]
 
     def backward(g, needs):
-        g2 = g.reshape(-1, d)
+        g2 = g.astype(dtype, copy=False).reshape(-1, d)
         dx = np.empty(x2.shape, dtype) if needs[0] else None
         dw = np.zeros(d, dtype) if w is not None and needs[1] else None
         db = np.zeros(d, dtype) if b is not None and needs[2] else None
-        if db is not None:
-            for rows in blocks:
-                db += np.add.reduce(g2[rows], axis=0)
-        if dx is None and dw is None:
-            return None, None, _grad_of(db, bias) if db is not None else None
-        xhat = np.empty((blocks[0].stop if blocks else 0, d), dtype)  # one block's worth
-        scratch = np.empty_like(xhat) if dw is not None else None
-        c1, c2 = np.empty(len(xhat), dtype), np.empty(len(xhat), dtype)
+        centred = np.empty((size, d), dtype) if dx is not None or dw is not None else None
+        scratch = np.empty((size, d), dtype) if dw is not None else None
         for rows in blocks:
-            gb, rb = g2[rows], rstd[rows, None]
+            gb, mb, rb = g2[rows], mean[rows], rstd[rows]
             n = len(gb)
-            hb = xhat[:n]
-            np.subtract(x2[rows], mean[rows, None], out=hb)
-            hb *= rb
+            if db is not None:
+                db += ones[:n] @ gb if n <= d else np.add.reduce(gb, axis=0)
+            if centred is None:
+                continue
+            cb = centred[:n]
+            np.subtract(x2[rows], mb[:, None], out=cb)
             if dw is not None:
                 sb = scratch[:n]
-                np.multiply(gb, hb, out=sb)
-                dw += np.add.reduce(sb, axis=0)
+                np.multiply(gb, cb, out=sb)
+                dw += rb @ sb
             if dx is None:
                 continue
             dxb = dx[rows]
             if w is not None:
-                np.multiply(gb, w, out=dxb)
+                np.multiply(gb, w[:n], out=dxb)
             else:
                 np.copyto(dxb, gb)
-            a1, a2 = c1[:n], c2[:n]
-            np.vecdot(dxb, ones, out=a1)
-            np.vecdot(dxb, hb, out=a2)
-            a1 *= inv_d
-            a2 *= inv_d
-            hb *= a2[:, None]  # hb becomes xhat mean(gh xhat) + mean(gh)
-            hb += a1[:, None]
-            dxb -= hb
-            dxb *= rb
+            mean_gh = dxb @ ones
+            mean_gh *= inv_d
+            k = np.vecdot(dxb, cb)  # k = r mean(gh xhat) r = mean(gh c) r^2
+            k *= rb
+            k *= rb
+            k *= inv_d
+            cb *= k[:, None]
+            cb += mean_gh[:, None]
+            dxb -= cb
+            dxb *= rb[:, None]
         return (None if dx is None else dx.reshape(x.shape).astype(x.dtype, copy=False),
                 None if dw is None else _grad_of(dw, weight),
                 None if db is None else _grad_of(db, bias))
 
     return y.reshape(x.shape), backward
+
+
+def _tiled(v, shape) -> np.ndarray:
+    """``v``, of one row's size (``(D,)`` or ``(C,)``, one value per channel), repeated to
+    ``shape`` ``(rows, D)`` or ``(rows, C[, L])``: an elementwise product of two same-shaped
+    arrays is one long loop, a broadcast one a loop per row (twice the time on rows of 1024)."""
+    out = np.empty(shape, v.dtype)
+    out[...] = v.reshape((-1, 1)[:len(shape) - 1]) if v.size != np.prod(shape[1:]) \
+        else v.reshape(shape[1:])
+    return out
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
@@ -173,48 +184,37 @@ def _batch_norm(x, weight=None, bias=None, *, running_mean=None, running_var=Non
 
     Forward, per channel over its n = N L values: training uses mu and var the batch's mean
     and biased variance, evaluation the running ones; s = w / sqrt(var + eps),
-    y = (x - mu) s + b. Backward in training (xhat = (x - mu) / sqrt(var + eps)):
+    y = x s + (b - mu s). Backward in training (xhat = (x - mu) / sqrt(var + eps)):
     db = sum g, dw = sum g xhat, dx = s (g - db / n - xhat dw / n); in evaluation dx = g s.
+
+    The rule walks blocks of samples (contiguous rows) in two sweeps: statistics (or, in
+    backward, the sums of g and g xhat), then the output.
     """
     dtype = _common_dtype(x, weight, bias)
     x = x.astype(dtype, copy=False)
     channels = x.shape[1]
     n = x.size // max(channels, 1)
-    axes = (0, 2) if x.ndim == 3 else (0,)
-    view = (1, -1, 1)[:x.ndim]  # a (C,) vector broadcast along the channel axis
-    w = None if weight is None else weight.astype(dtype, copy=False)
-    b = None if bias is None else bias.astype(dtype, copy=False)
-    y = np.empty(x.shape, dtype)
+    blocks = _blocks(len(x), x[:1].nbytes)
+    size = blocks[0].stop if blocks else 0
+    scratch = np.empty((size, *x.shape[1:]), dtype)
     if training:
-        mean = np.empty(channels, dtype)
-        var = np.empty(channels, dtype)
+        mean, var = _batch_statistics(x, blocks, scratch)
     else:
         mean = np.asarray(running_mean, dtype=dtype).reshape(channels)
         var = np.asarray(running_var, dtype=dtype).reshape(channels)
-    scratch = None
-    blocks = _blocks(channels, x.itemsize * n)
-    for cols in blocks:
-        index = (slice(None), cols)
-        xb, yb = x[index], y[index]
-        mb, vb = mean[cols], var[cols]
-        if training:
-            np.add.reduce(xb, axis=axes, out=mb)
-            mb *= 1.0 / n
-            np.subtract(xb, mb.reshape(view), out=yb)
-            if scratch is None:
-                scratch = np.empty_like(yb)
-            sb = scratch[:, :yb.shape[1]]
-            np.multiply(yb, yb, out=sb)
-            np.add.reduce(sb, axis=axes, out=vb)
-            vb *= 1.0 / n
-        else:
-            np.subtract(xb, mb.reshape(view), out=yb)
-        scale = 1.0 / np.sqrt(vb + eps)
-        if w is not None:
-            scale *= w[cols]
-        yb *= scale.reshape(view)
-        if b is not None:
-            yb += b[cols].reshape(view)
+    rstd = 1.0 / np.sqrt(var + eps)
+    scale = rstd if weight is None else rstd * weight.astype(dtype, copy=False)
+    shift = -mean * scale
+    if bias is not None:
+        shift += bias
+    # per-channel vectors repeated to a block's shape (see _tiled): each is used per block
+    scale_t, shift_t = _tiled(scale, scratch.shape), _tiled(shift, scratch.shape)
+    y = np.empty(x.shape, dtype)
+    for rows in blocks:
+        m = rows.stop - rows.start
+        yb = y[rows]
+        np.multiply(x[rows], scale_t[:m], out=yb)
+        yb += shift_t[:m]
     if training and running_mean is not None and running_var is not None:
         if num_batches_tracked is not None:
             num_batches_tracked += 1
@@ -223,47 +223,78 @@ def _batch_norm(x, weight=None, bias=None, *, running_mean=None, running_var=Non
         # PyTorch's rule: a convex mix, the variance's statistic unbiased
         running_mean[...] = momentum * mean + (1 - momentum) * running_mean
         running_var[...] = momentum * var * (n / (n - 1)) + (1 - momentum) * running_var
-    rstd = 1.0 / np.sqrt(var + eps)
-    scale_all = rstd if w is None else rstd * w
 
     def backward(g, needs):
         g = g.astype(dtype, copy=False)
-        dx = np.empty(x.shape, dtype) if needs[0] else None
-        dw = np.empty(channels, dtype) if w is not None and needs[1] else None
-        db = np.empty(channels, dtype) if b is not None and needs[2] else None
+        need_dx = needs[0]
+        need_dw = weight is not None and needs[1]
+        need_db = bias is not None and needs[2]
         # training's dx needs both sums whether or not the parameters need them
-        sum_g = db if db is not None else (np.empty(channels, dtype)
-                                           if training and dx is not None else None)
-        sum_gh = dw if dw is not None else (np.empty(channels, dtype)
-                                            if training and dx is not None else None)
-        xhat = prod = None
-        for cols in blocks:
-            index = (slice(None), cols)
-            gb = g[index]
-            if sum_g is not None:
-                np.add.reduce(gb, axis=axes, out=sum_g[cols])
-            if sum_gh is not None:
-                if xhat is None:
-                    xhat, prod = np.empty_like(gb), np.empty_like(gb)
-                hb, pb = xhat[:, :gb.shape[1]], prod[:, :gb.shape[1]]
-                np.subtract(x[index], mean[cols].reshape(view), out=hb)
-                hb *= rstd[cols].reshape(view)
-                np.multiply(gb, hb, out=pb)
-                np.add.reduce(pb, axis=axes, out=sum_gh[cols])
-            if dx is None:
-                continue
-            dxb = dx[index]
-            if training:  # dx = s (g - db / n - xhat dw / n)
-                hb *= (sum_gh[cols] * (1.0 / n)).reshape(view)
-                hb += (sum_g[cols] * (1.0 / n)).reshape(view)
-                np.subtract(gb, hb, out=dxb)
-                dxb *= scale_all[cols].reshape(view)
-            else:
-                np.multiply(gb, scale_all[cols].reshape(view), out=dxb)
-        return (dx, None if dw is None else _grad_of(dw, weight),
-                None if db is None else _grad_of(db, bias))
+        sums = (need_dx and training) or need_dw or need_db
+        sum_g = np.zeros(channels, dtype) if sums else None
+        sum_gc = np.zeros(channels, dtype) if sums else None  # the sum of g (x - mu)
+        mean_t = _tiled(mean, scratch.shape) if sums else None
+        for rows in blocks if sums else ():
+            m = rows.stop - rows.start
+            gb, sb = g[rows], scratch[:m]
+            sum_g += _sum_over_samples(gb)
+            np.subtract(x[rows], mean_t[:m], out=sb)
+            sb *= gb
+            sum_gc += _sum_over_samples(sb)
+        dx = None
+        if need_dx:
+            dx = np.empty(x.shape, dtype)
+            if training:  # dx = s g - (x - mu) s rstd dw / n - s db / n, dw = rstd sum_gc
+                k_t = _tiled(scale * rstd * rstd * sum_gc * (1.0 / n), scratch.shape)
+                c_t = _tiled(scale * sum_g * (1.0 / n), scratch.shape)
+            for rows in blocks:
+                m = rows.stop - rows.start
+                dxb = dx[rows]
+                np.multiply(g[rows], scale_t[:m], out=dxb)
+                if training:
+                    sb = scratch[:m]
+                    np.subtract(x[rows], mean_t[:m], out=sb)
+                    sb *= k_t[:m]
+                    sb += c_t[:m]
+                    dxb -= sb
+        return (dx, _grad_of(sum_gc * rstd, weight) if need_dw else None,
+                _grad_of(sum_g, bias) if need_db else None)
 
     return y, backward
+
+
+def _sum_over_samples(a) -> np.ndarray:
+    """The per-channel sum of a block ``(m, C)`` or ``(m, C, L)``: ``(C,)``."""
+    if a.ndim == 2:  # a BLAS matrix-vector product: twice add.reduce's speed
+        return np.ones(len(a), a.dtype) @ a
+    return np.add.reduce(a, axis=(0, 2))
+
+
+def _batch_statistics(x, blocks, scratch):
+    """The per-channel mean and biased variance of ``x`` (every axis but 1), block by block.
+
+    The deviations are summed from a shift K, the first block's mean (close to the batch's:
+    no cancellation): mean = K + S1 / n, var = S2 / n - (S1 / n)^2 with S1 = sum (x - K) and
+    S2 = sum (x - K)^2; with one block K is the mean itself and this is the two-pass formula.
+    """
+    n = x.size // max(x.shape[1], 1)
+    first = x[blocks[0]]
+    shift = _sum_over_samples(first) * (1.0 / (first.size // max(x.shape[1], 1)))
+    shift_t = _tiled(shift, scratch.shape)
+    s1 = np.zeros_like(shift)
+    s2 = np.zeros_like(shift)
+    for rows in blocks:
+        m = rows.stop - rows.start
+        sb = scratch[:m]
+        np.subtract(x[rows], shift_t[:m], out=sb)
+        s1 += _sum_over_samples(sb)
+        sb *= sb
+        s2 += _sum_over_samples(sb)
+    s1 *= 1.0 / n
+    s2 *= 1.0 / n
+    s2 -= s1 * s1
+    np.maximum(s2, 0, out=s2)  # rounding must not make a variance negative
+    return shift + s1, s2
 
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
