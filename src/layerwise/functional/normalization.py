@@ -216,13 +216,8 @@ def _batch_norm(x, weight=None, bias=None, *, running_mean=None, running_var=Non
         np.multiply(x[rows], scale_t[:m], out=yb)
         yb += shift_t[:m]
     if training and running_mean is not None and running_var is not None:
-        if num_batches_tracked is not None:
-            num_batches_tracked += 1
-        if momentum is None:  # a cumulative average, as PyTorch's momentum=None
-            momentum = 1.0 / float(num_batches_tracked)
-        # PyTorch's rule: a convex mix, the variance's statistic unbiased
-        running_mean[...] = momentum * mean + (1 - momentum) * running_mean
-        running_var[...] = momentum * var * (n / (n - 1)) + (1 - momentum) * running_var
+        _update_running(running_mean, running_var, num_batches_tracked, momentum, mean,
+                        var * (n / (n - 1)))
 
     def backward(g, needs):
         g = g.astype(dtype, copy=False)
@@ -261,6 +256,18 @@ def _batch_norm(x, weight=None, bias=None, *, running_mean=None, running_var=Non
                 _grad_of(sum_g, bias) if need_db else None)
 
     return y, backward
+
+
+def _update_running(running_mean, running_var, num_batches_tracked, momentum, mean,
+                    unbiased_var) -> None:
+    """PyTorch's update, in place: ``running = (1 - momentum) running + momentum stat``;
+    ``momentum=None``: a cumulative average over ``num_batches_tracked`` (incremented here)."""
+    if num_batches_tracked is not None:
+        num_batches_tracked += 1
+    if momentum is None:
+        momentum = 1.0 / float(num_batches_tracked)
+    running_mean[...] = momentum * mean + (1 - momentum) * running_mean
+    running_var[...] = momentum * unbiased_var + (1 - momentum) * running_var
 
 
 def _sum_over_samples(a) -> np.ndarray:
