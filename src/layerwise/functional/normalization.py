@@ -5,12 +5,13 @@ Each is a fused NumPy rule with its vector-Jacobian product beside it (PyTorch's
 few passes over the data instead of the ~8 ops and ~27 passes of the composed form.
 
 Why the rules walk the data in blocks: a 512x1024 float32 array (2 MiB) does not stay in a
-core's cache next to its output, and a pass between two such arrays costs 3x a pass over one
-block already in cache. So every rule handles one block of rows (layer norm) or of channels
-(batch norm) at a time, about ``_BLOCK_BYTES``, and makes all its passes over that block
-while it is in cache: the full arrays are read and written once each, as in PyTorch's fused
-kernels. The statistics are two-pass (the mean first, then the mean of squared deviations),
-which stays accurate when the mean is large against the spread.
+core's cache next to its output, and a pass between two such arrays costs several passes over
+one block already in cache. So the rules handle blocks of about ``_BLOCK_BYTES`` of rows
+(samples) at a time and make their passes over a block while it is in cache. Layer norm needs
+one sweep (each row is normalised on its own); batch norm two (every row's contribution to the
+per-feature statistics first, then the output). The statistics stay accurate when the mean
+is large against the spread: layer norm centres before squaring (two-pass), batch norm sums
+deviations from a shift close to the mean (the first block's mean).
 
 Work that must happen on every call lives inside the rules (``lw.compile`` replays rules, not
 the Python around them): ``batch_norm`` updates its running statistics, passed as keyword
@@ -43,6 +44,7 @@ def _common_dtype(x, weight, bias):
 
 
 def _shape(v) -> tuple:
+    """The shape of a Tensor or an array-like."""
     return np.shape(v.data if isinstance(v, Tensor) else v)
 
 
