@@ -137,12 +137,12 @@ def _layer_norm(x, weight=None, bias=None, *, ndim: int, eps: float):
 
 
 def _tiled(v, shape) -> np.ndarray:
-    """``v``, of one row's size (``(D,)`` or ``(C,)``, one value per channel), repeated to
-    ``shape`` ``(rows, D)`` or ``(rows, C[, L])``: an elementwise product of two same-shaped
-    arrays is one long loop, a broadcast one a loop per row (twice the time on rows of 1024)."""
+    """``v``, one value per entry of axis 1 (``(D,)`` for layer norm's rows, ``(C,)`` for
+    batch norm's channels), repeated to a block's ``shape`` ``(rows, D)`` or
+    ``(rows, C[, L])``: an elementwise product of two same-shaped arrays runs one long loop, a
+    broadcast one a loop per row (twice the time on rows of 1024)."""
     out = np.empty(shape, v.dtype)
-    out[...] = v.reshape((-1, 1)[:len(shape) - 1]) if v.size != np.prod(shape[1:]) \
-        else v.reshape(shape[1:])
+    out[...] = v.reshape((shape[1],) + (1,) * (len(shape) - 2))
     return out
 
 
