@@ -192,7 +192,7 @@ def _batch_norm(x, weight=None, bias=None, *, running_mean=None, running_var=Non
     The rule walks blocks of samples (contiguous rows) in two sweeps: statistics (or, in
     backward, the sums of g and g xhat), then the output.
     """
-    dtype = _common_dtype(x, weight, bias)
+    dtype, x_dtype = _common_dtype(x, weight, bias), x.dtype
     x = x.astype(dtype, copy=False)
     channels = x.shape[1]
     n = x.size // max(channels, 1)
@@ -254,7 +254,8 @@ def _batch_norm(x, weight=None, bias=None, *, running_mean=None, running_var=Non
                     sb *= k_t[:m]
                     sb += c_t[:m]
                     dxb -= sb
-        return (dx, _grad_of(sum_gc * rstd, weight) if need_dw else None,
+        return (None if dx is None else dx.astype(x_dtype, copy=False),
+                _grad_of(sum_gc * rstd, weight) if need_dw else None,
                 _grad_of(sum_g, bias) if need_db else None)
 
     return y, backward
