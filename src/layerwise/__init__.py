@@ -12,6 +12,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .dtypes import get_default_dtype, set_default_dtype
 from .functional.activations import register_activation
 from .nn import MLP
+from .replay import compile
 from .serialization import load, save
 from .summary import summary
 from .training import History, fit
@@ -27,6 +28,7 @@ __all__ = [
     "History",
     "Tensor",
     "callbacks",
+    "compile",
     "datasets",
     "enable_grad",
     "fit",

@@ -119,9 +119,10 @@ def test_ctrl_c_during_lab_all_exits_130_with_one_line(tmp_path, command):
     finally:
         if child.poll() is None:
             child.kill()
-    assert child.returncode == 130, rest
+    assert child.returncode == 130, (child.returncode, rest)
     assert "Traceback" not in rest
     assert rest.strip().splitlines()[-1] == "layerwise lab all: interrupted"
+    assert "lab all: done" not in rest  # an interrupted run is never reported as done
 
 
 @pytest.mark.parametrize("argv", [["huber", "--shift", "1e308"], ["huber", "--lr", "1e308"],

@@ -193,6 +193,17 @@ def _coerce(operands, arrays, keep):
 
 
 # ----------------------------------------------------------------------------- primitives
+class RECORDING:
+    """Where primitive calls are reported while ``lw.compile`` records a module's forward
+    pass (see ``layerwise.replay``); ``on`` is False otherwise, one attribute read per op."""
+
+    on = False
+
+    @staticmethod
+    def note(op, operands, arrays, kwargs, out) -> None:  # replaced while recording
+        """Called after every primitive with its operands, their arrays and its output."""
+
+
 PRIMITIVES: dict = {}
 """Every registered primitive by op name (what ``lw.graph`` draws)."""
 
@@ -233,20 +244,22 @@ def _make_op(name, forward, keep=()):
         if type(out) is not np.ndarray:  # full reductions give NumPy scalars; keep ndarrays
             out = np.asarray(out)
         if not (track and _GradMode.enabled):
-            return _wrap(out)
-        # the node: Tensor._wrap written out, as this runs for every operation that records
-        t = _new(Tensor)
-        t._data = out
-        t._version = _clock
-        t.grad = None
-        t.requires_grad = True
-        t.op = name
-        t._parents = operands if tensors else tuple([
-            x if isinstance(x, Tensor) else (ABSENT if a is None else _wrap(a))
-            for x, a in zip(operands, arrays)
-        ])
-        t._backward = backward
-        t.name = None
+            t = _wrap(out)
+        else:  # the node: Tensor._wrap written out, as this runs for every recorded operation
+            t = _new(Tensor)
+            t._data = out
+            t._version = _clock
+            t.grad = None
+            t.requires_grad = True
+            t.op = name
+            t._parents = operands if tensors else tuple([
+                x if isinstance(x, Tensor) else (ABSENT if a is None else _wrap(a))
+                for x, a in zip(operands, arrays)
+            ])
+            t._backward = backward
+            t.name = None
+        if RECORDING.on:
+            RECORDING.note(op, operands, arrays, kwargs, t)
         return t
 
     op.op_name = name

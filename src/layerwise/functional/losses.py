@@ -29,6 +29,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "categorical_cross_entropy",
+    "check_labels",
     "check_options",
     "cross_entropy",
     "huber_loss",
@@ -459,7 +460,7 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
         labels, ignored = False, False
         target = target.astype(logits.dtype, copy=False)
     elif target.shape == shape[:-1]:
-        ignored = _check_labels(target, shape, "cross_entropy", ignore_index)
+        ignored = check_labels(target, shape, "cross_entropy", ignore_index)
         labels = True
     else:
         raise ValueError(
@@ -475,7 +476,7 @@ def cross_entropy(y_true, logits, label_smoothing: float = 0.0, reduction: str =
                                    weight, ignore_index)
 
 
-def _check_labels(target, shape, where: str, ignore_index: int) -> bool:
+def check_labels(target, shape, where: str, ignore_index: int) -> bool:
     """Integer labels in 0..C-1 (or equal to ``ignore_index``); True when some are ignored."""
     if target.dtype.kind not in "iu":
         raise ValueError(
@@ -583,7 +584,7 @@ def nll_loss(y_true, log_probs, weight=None, ignore_index: int = -100,
     if not shape or target.shape != shape[:-1]:
         raise ValueError(f"nll_loss: y_true must be integer labels of shape {shape[:-1]} for "
                          f"log_probs of shape {shape}; got shape {target.shape}")
-    _check_labels(target, shape, "nll_loss", ignore_index)
+    check_labels(target, shape, "nll_loss", ignore_index)
     return _nll(target, log_probs, weight, ignore_index, reduction)
 
 

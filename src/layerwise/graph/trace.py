@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import replay
 from ..autodiff.tensor import ABSENT, FUSED, Tensor, enable_grad
 
 __all__ = ["KINDS", "Edge", "Graph", "Node", "trace"]
@@ -280,7 +281,7 @@ def trace(fn_or_model, *inputs, names=None, params=None, name: str | None = None
     if len(names) != len(inputs):
         raise ValueError(f"trace: {len(inputs)} inputs but {len(names)} names ({names})")
     leaves = [_as_leaf(x, n) for x, n in zip(inputs, names)]
-    with enable_grad():
+    with enable_grad(), replay.suspended():  # the real graph, never a replayed node
         result = fn_or_model(*leaves)
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
     for i, out in enumerate(outputs):

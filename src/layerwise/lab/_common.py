@@ -229,13 +229,16 @@ class Progress:
             step.rich_id = self._rich.add_task(name, total=total, note="")
         elif self.enabled:
             print(f"lab {name}: started ({total} steps)", file=self.stream, flush=True)
+        outcome = "stopped after"  # an error or Ctrl-C: never reported as done
         try:
             yield step
+            outcome = "done in"
         finally:
+            note = f"{outcome} {step.elapsed():.1f}s"
             if self._rich is not None:
-                self._rich.update(step.rich_id, note=f"done in {step.elapsed():.1f}s")
+                self._rich.update(step.rich_id, note=note)
             elif self.enabled:
-                print(f"lab {name}: done in {step.elapsed():.1f}s", file=self.stream, flush=True)
+                print(f"lab {name}: {note}", file=self.stream, flush=True)
 
     def close(self) -> None:
         if self._rich is not None:

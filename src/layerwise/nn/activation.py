@@ -12,6 +12,7 @@ import inspect
 import math
 import numbers
 
+from .. import replay
 from ..functional.activations import ACTIVATIONS, identity
 from ..onnx.forms import as_op
 from .module import Module, register
@@ -55,6 +56,10 @@ class Activation(Module):
     def forward(self, x):
         return self.fn(x, **self.params)
 
+    def replayable(self) -> bool:
+        """layerwise's own activations (and any primitive); a user's Python function runs."""
+        return self.declaration.builtin or hasattr(self.fn, "rule")
+
     def __getattr__(self, key):
         # the activation's parameters read as attributes: LeakyReLU().negative_slope
         params = self.__dict__.get("params", {})
@@ -66,8 +71,9 @@ class Activation(Module):
         params = self.__dict__.get("params")
         if params is not None and key in params:  # checked as in the constructor
             params[key] = _checked(self.name, key, value, self.declaration.params[key])
+            replay.edited()
         else:
-            object.__setattr__(self, key, value)
+            super().__setattr__(key, value)
 
     def get_config(self) -> dict:
         """The activation's current parameters (and its name, for a bare ``Activation``)."""

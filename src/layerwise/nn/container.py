@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from .. import functional as F
+from .. import replay
 from ..functional.dropout import check_probability
 from ..rng import resolve_rng
 from .activation import _CLASSES, Activation
@@ -43,6 +44,9 @@ class Sequential(Module):
                 raise err from exc
         return x
 
+    def replayable(self) -> bool:
+        return True
+
     def named_children(self):
         for i, m in enumerate(self._layers):
             yield str(i), m
@@ -61,6 +65,7 @@ class Sequential(Module):
 
     def append(self, module: Module) -> Sequential:
         self._layers.append(module)
+        replay.edited()
         return self
 
     def __getitem__(self, index):
@@ -132,6 +137,9 @@ class MLP(Module):
 
     def forward(self, X):
         return self.layers(X)
+
+    def replayable(self) -> bool:
+        return True
 
     def get_config(self) -> dict:
         """The constructor's arguments; ``dropout`` and ``norm`` only where they are set, so a

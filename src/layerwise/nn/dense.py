@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..autodiff import ops
 from ..autodiff.tensor import Tensor
 from ..dtypes import resolve_dtype
 from ..init import constant as init_constant
@@ -68,9 +69,9 @@ class Dense(Module):
             raise ValueError(f"{self!r} expected input (..., {self.n_input}), got {x.shape}")
         if x.ndim == 1 and b is not None:  # one sample: (n_in,) -> (n_out,), as torch.nn.Linear
             b = b.reshape(-1)
-        if x.dtype != W.data.dtype:
-            X = X.astype(W.data.dtype)
-            x = X.data if isinstance(X, Tensor) else X
+        if x.dtype != W.data.dtype:  # a primitive, also for arrays: lw.compile replays it
+            X = ops.astype(X, dtype=W.data.dtype)
+            x = X.data
         fn = self._activation
         if self._fusable:
             # one graph node per layer (none at all under no_grad): see lw.F.dense
@@ -90,6 +91,11 @@ class Dense(Module):
     @property
     def input_size(self) -> int:
         return self.n_input
+
+    def replayable(self) -> bool:
+        """A declared activation (a primitive) runs inside the recorded node; a Python one is
+        its user's code, run every time."""
+        return self._fusable
 
     def extra_repr(self) -> str:
         text = f"{self.n_input} -> {self.n_output}, activation={self.activation}"

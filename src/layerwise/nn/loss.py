@@ -12,7 +12,8 @@ import inspect
 
 import numpy as np
 
-from ..functional.losses import LOSSES, check_options
+from ..autodiff.tensor import Tensor
+from ..functional.losses import LOSSES, check_labels, check_options
 from ..registry import Declaration
 from .module import Module, register
 
@@ -35,6 +36,23 @@ class Loss(Module):
 
     def forward(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self.options)
+
+    def replayable(self) -> bool:
+        """layerwise's own losses; one declared by a user is its user's code, run every time."""
+        return self.declaration.builtin
+
+    def replay_key(self, y_true, y_pred):
+        """What of the inputs' values decides the loss's path (see ``Module.replay_key``):
+        for integer class labels, whether some are ``ignore_index``; labels out of range
+        raise here, as the function would."""
+        if self.declaration.targets != "labels":
+            return None
+        target = y_true.data if isinstance(y_true, Tensor) else y_true
+        shape = y_pred.shape
+        if not shape or target.shape != shape[:-1] or target.dtype.kind not in "iu":
+            return None
+        return check_labels(target, shape, self.declaration.name,
+                            self.options.get("ignore_index", -100))
 
     def __getattr__(self, key):
         options = self.__dict__.get("options", {})

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import replay
 from ..autodiff.tensor import Tensor
 from ..registry import Registry
 
@@ -20,7 +21,8 @@ MODULES: Registry = Registry("module")
 """Every module class that files may name, by class name: the built-ins and the user classes
 decorated with :func:`register`. Loading rebuilds only these."""
 
-_NOT_CONFIG = ("rng", "dtype")  # constructor arguments that shape no architecture
+_NOT_CONFIG = ("rng", "dtype")
+_UNSET = object()  # constructor arguments that shape no architecture
 
 
 def register(cls=None, *, name: str | None = None, _builtin: bool = False):
@@ -76,13 +78,48 @@ class Module:
 
     @property
     def __call__(self):
-        """``module(x)`` runs ``module.forward(x)``.
+        """``module(x)`` runs ``module.forward(x)`` (inside ``lw.compile``, maybe replayed).
 
         A property returning the bound ``forward`` rather than a method that calls it: the call
         then costs no extra Python frame and no argument re-packing (0.4 us a module, a tenth of
         a small Dense layer's whole forward pass).
         """
+        if replay._State.depth:
+            return self._replayed_call
         return self.forward
+
+    def _replayed_call(self, *args, **kwargs):
+        return replay.call_module(self, *args, **kwargs)
+
+    def replayable(self) -> bool:
+        """Whether ``lw.compile`` may replay this module's recorded primitives instead of
+        running ``forward`` (its sub-modules are asked too).
+
+        True only where ``forward`` is layerwise's own code whose NumPy work all happens in
+        primitives (random draws and running statistics included) and whose path depends on
+        nothing but the input shapes, dtypes and the module's attributes. False by default:
+        a user's module runs its own ``forward`` every time (the layers it calls are still
+        replayed).
+        """
+        return False
+
+    def replay_key(self, *args):
+        """What of the inputs' *values* (not shapes) decides the path ``forward`` takes, for
+        ``lw.compile``: called on every compiled call of a replayable module, its result
+        is part of what a recording must match (None: nothing). It may raise as ``forward``
+        would on bad values (e.g. class labels out of range)."""
+
+    def __setattr__(self, name, value):
+        # a changed attribute may change what forward does: recordings of lw.compile are stale
+        # (except the training flag, which each recording checks itself: train/eval switches
+        # keep both recordings)
+        if name != "training" and self.__dict__.get(name, _UNSET) is not value:
+            replay.edited()
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        replay.edited()
+        object.__delattr__(self, name)
 
     # --------------------------------------------------------------------- traversal
     def named_children(self):

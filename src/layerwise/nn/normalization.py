@@ -68,6 +68,9 @@ class LayerNorm(Module):
             x = x.astype(self._dtype)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
+    def replayable(self) -> bool:
+        return True
+
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps:g}, "
                 f"elementwise_affine={self.elementwise_affine}")

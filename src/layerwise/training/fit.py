@@ -4,6 +4,9 @@ One epoch is one pass over the shuffled rows in mini-batches; for each batch::
 
     out = model(Xb);  l = loss(yb, out);  optimizer.zero_grad();  l.backward();  optimizer.step()
 
+as inside ``lw.compile``: after the first batch of each shape, the model's and a built-in
+loss's NumPy work is replayed without rebuilding graph nodes (the same numbers, bit for bit).
+
 The epoch's ``loss`` is the mean of the batch losses weighted by batch size (the mean over
 the rows for a ``'mean'`` loss); ``val_loss`` is the loss on ``validation_data`` after the
 epoch. ``accuracy`` is recorded where the loss's declaration says what a correct prediction
@@ -27,6 +30,7 @@ from ..autodiff.tensor import no_grad
 from ..checks import positive_int
 from ..data.batching import as_rows, batches, num_batches
 from ..nn.module import training_mode
+from ..replay import replaying
 from ..rng import resolve_rng
 from .history import History
 from .progress import progress_display
@@ -159,7 +163,9 @@ def fit(model, X, y, loss, optimizer, epochs: int, batch_size: int = 32,
         cb._bind(model, optimizer, history)
     logs = {}
     try:
-        with training_mode(model, True):
+        # replaying: each batch after the first runs the recorded NumPy work of the model and
+        # a built-in loss (lw.compile); a user's loss, metric or callback still runs as written
+        with training_mode(model, True), replaying():
             for cb in callbacks:
                 cb.on_train_begin({})
             for epoch in range(initial_epoch, epochs):
