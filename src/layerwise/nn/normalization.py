@@ -191,6 +191,9 @@ class BatchNorm1d(Module):
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps, self.num_batches_tracked)
 
+    def replayable(self) -> bool:
+        return True  # the statistics and the batch count are updated inside the rule
+
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}"
 
