@@ -25,7 +25,12 @@ under ``no_grad`` and forward + backward of a fixed upstream gradient into the i
 parameters. Outputs and gradients are checked to agree first; Dropout's random streams
 differ, so for it only the shapes and the kept fraction are checked.
 
-    python benchmarks/run.py [--threads N] [--repeats R] [--quick] [--only W1,W3] [--json PATH]
+    python benchmarks/run.py [--threads N[,N...]] [--repeats R] [--quick] [--only W1,W3]
+                             [--json PATH]
+
+``--threads 1,2`` times everything at each thread count in turn, in one process, and the table
+shows, at each, the ratio of layerwise's time to PyTorch's, to the hand-written NumPy step's and
+to the matmul bound's (issue 15's targets hold at every thread count).
 
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds) slow a
 current NumPy; the script re-runs itself without them (``--keep-openblas-env`` keeps them) and
@@ -91,19 +96,20 @@ W4_SIZES, W4_BATCH, W4_LR = [64, 128, 64, 10], 32, 0.05
 W5_SHAPE, W5_LAYERS, W5_P = (512, 1024), ("LayerNorm", "BatchNorm1d", "Dropout"), 0.5
 EXTRA_TITLES = {"W5": "new layers"}  # workloads that are not MLPs
 
-# (workload, case) -> (max layerwise / PyTorch, max layerwise / matmul bound); None: no target
+# (workload, case) -> (max layerwise / PyTorch, max layerwise / matmul bound); None: no target.
+# Issue 15's table, at every thread count.
 TARGETS = {
-    ("W1", "forward"): (0.5, None),
-    ("W1", "train step"): (0.3, None),
+    ("W1", "forward"): (0.45, None),
+    ("W1", "train step"): (0.20, None),
     ("W2", "forward"): (1.0, None),
-    ("W2", "train step"): (0.85, None),
-    ("W3", "forward"): (1.02, 1.06),
-    ("W3", "train step"): (1.0, 1.06),
-    ("W4", "epoch"): (0.8, None),
+    ("W2", "train step"): (0.75, None),
+    ("W3", "forward"): (1.0, 1.05),
+    ("W3", "train step"): (1.0, 1.08),
+    ("W4", "epoch"): (0.3, None),
     **{("W5", f"{layer} {case}"): (1.0, None) for layer in W5_LAYERS
        for case in ("forward", "fwd+bwd")},
 }
-MEMORY_TARGET_MIB = 25.0
+MEMORY_TARGET_MIB = 12.0
 NOISY_SHARE = 0.05  # other processes' share of the CPU above which a run is flagged noisy
 
 LIBS = ("layerwise", "torch", "numpy", "bound")
@@ -627,6 +633,7 @@ class Row:
     stats: dict
     ratios: dict = field(default_factory=dict)
     met: bool | None = None
+    threads: int = 1
 
 
 def _ratios(key, case, stats):
@@ -671,8 +678,10 @@ def _target_text(key, case):
     return text
 
 
-def render(rows: list, memory: dict | None, skipped: dict, env: dict, threads: int) -> str:
-    headers = ["workload", "case", *(LIB_TITLES[lib] for lib in LIBS), "lw/torch",
+def render(rows: list, memory: dict, skipped: dict, env: dict, threads: list) -> str:
+    """The table: one row per workload, case and thread count (``memory``: thread count ->
+    what a W3 step adds, per library)."""
+    headers = ["workload", "case", "threads", *(LIB_TITLES[lib] for lib in LIBS), "lw/torch",
                "lw/numpy", "lw/bound", "target", "met"]
     body = []
     for row in rows:
@@ -681,6 +690,7 @@ def render(rows: list, memory: dict | None, skipped: dict, env: dict, threads: i
             else f"{row.workload} {EXTRA_TITLES[row.workload]}" if row.workload in EXTRA_TITLES
             else row.workload,
             row.case,
+            str(row.threads),
             *(_cell(row.stats, lib) for lib in LIBS),
             f"{row.ratios['vs_torch']:.2f}x",
             f"{row.ratios['vs_numpy']:.2f}x" if "vs_numpy" in row.ratios else "-",
@@ -688,16 +698,17 @@ def render(rows: list, memory: dict | None, skipped: dict, env: dict, threads: i
             _target_text(row.workload, row.case),
             {True: "yes", False: "NO", None: "-"}[row.met],
         ])
-    if memory:
-        added = {lib: v["added_bytes"] / MIB for lib, v in memory.items()}
+    for count, libs in memory.items():
+        added = {lib: v["added_bytes"] / MIB for lib, v in libs.items()}
         body.append([
-            "W3 large", "step memory",
+            "W3 large", "step memory", str(count),
             f"+{added['layerwise']:.1f} MiB", f"+{added['torch']:.1f} MiB",
             f"+{added['numpy']:.1f} MiB", "-", "-", "-", "-", f"<= {MEMORY_TARGET_MIB:g} MiB",
             "yes" if added["layerwise"] <= MEMORY_TARGET_MIB else "NO",
         ])
     blas = env.get("numpy_blas") or {}
-    caption = (f"{env['processor']}, {threads} thread(s); NumPy {env['numpy']} "
+    counts = ", ".join(map(str, threads))
+    caption = (f"{env['processor']}, {counts} thread(s); NumPy {env['numpy']} "
                f"({blas.get('internal_api')} {blas.get('version')}, kernel "
                f"{blas.get('architecture')}), PyTorch {env['torch']}. Median ± IQR per call.")
     if env["unset_env"]:
@@ -737,8 +748,9 @@ def _plain_table(headers, body, caption, notes):
 # ----------------------------------------------------------------------------------- main
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and PyTorch threads (default: NumPy's BLAS thread count)")
+    parser.add_argument("--threads", default=None,
+                        help="BLAS and PyTorch threads, or a comma-separated list timed in turn, "
+                             "e.g. 1,2 (default: NumPy's BLAS thread count)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed blocks per library and case (default 15, --quick 5)")
     parser.add_argument("--quick", action="store_true", help="shorter blocks and fewer repeats")
@@ -751,8 +763,13 @@ def parse_args(argv=None):
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
+    if args.threads is not None:
+        try:
+            args.threads = [int(t) for t in args.threads.split(",")]
+        except ValueError:
+            parser.error(f"--threads must be whole numbers >= 1, got {args.threads!r}")
+        if min(args.threads) < 1:
+            parser.error(f"--threads must be >= 1, got {','.join(map(str, args.threads))}")
     if args.repeats is not None and args.repeats < 3:
         parser.error(f"--repeats must be >= 3, got {args.repeats}")
     only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
@@ -768,57 +785,63 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if torch is None:
         raise SystemExit("benchmarks need PyTorch: pip install 'layerwise[dev]' (torch==2.13.0)")
-    threads, _limiter = set_threads(args.threads)
     if args.memory_child:
+        set_threads(args.threads[0] if args.threads else None)
         memory_child(args.memory_child)
         return 0
     repeats = args.repeats or (5 if args.quick else 15)
     block_s, warmup_s = (0.02, 0.05) if args.quick else (0.05, 0.2)
     settle_s = 0.25
-    env = environment()
     busy_start = _machine_busy()
 
-    rows, skipped = [], {}
-    for key in args.only:
-        if key == "W4":
-            cases, why = build_w4()
-            if cases is None:
-                skipped["W4"] = why
-                print(f"W4 skipped: {why}", file=sys.stderr)
-                continue
-        elif key == "W5":
-            cases = build_w5()
-        else:
-            cases = build_mlp_workload(WORKLOADS[key])
-        for case, fns in cases.items():
-            print(f"timing {key} {case} ...", file=sys.stderr, flush=True)
-            stats = measure(fns, repeats, block_s, warmup_s, settle_s)
-            ratios, met = _ratios(key, case, stats)
-            rows.append(Row(key, case, stats, ratios, met))
-
-    memory = None
-    if "W3" in args.only and not args.no_memory:
-        print("measuring W3 training-step memory ...", file=sys.stderr, flush=True)
-        memory = measure_memory(threads)
+    rows, skipped, memory, built = [], {}, {}, {}
+    thread_counts = []
+    for requested in args.threads or [None]:
+        threads, _limiter = set_threads(requested)
+        thread_counts.append(threads)
+        for key in args.only:
+            if key not in built:  # the same contestants at every thread count
+                if key == "W4":
+                    cases, why = build_w4()
+                    if cases is None:
+                        skipped["W4"] = why
+                        print(f"W4 skipped: {why}", file=sys.stderr)
+                elif key == "W5":
+                    cases = build_w5()
+                else:
+                    cases = build_mlp_workload(WORKLOADS[key])
+                built[key] = cases
+            for case, fns in (built[key] or {}).items():
+                print(f"timing {key} {case} at {threads} thread(s) ...", file=sys.stderr,
+                      flush=True)
+                stats = measure(fns, repeats, block_s, warmup_s, settle_s)
+                ratios, met = _ratios(key, case, stats)
+                rows.append(Row(key, case, stats, ratios, met, threads))
+        if "W3" in args.only and not args.no_memory:
+            print(f"measuring W3 training-step memory at {threads} thread(s) ...",
+                  file=sys.stderr, flush=True)
+            memory[threads] = measure_memory(threads)
+    env = environment()  # after the runs: the thread pools as the last count left them
 
     env["other_processes_cpu_share"] = other_load(busy_start)
-    print(render(rows, memory, skipped, env, threads))
+    print(render(rows, memory, skipped, env, thread_counts))
     results = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "argv": sys.argv[1:],
-        "threads": threads,
+        # one count: that number (the files before thread lists); several: the list
+        "threads": thread_counts[0] if len(thread_counts) == 1 else thread_counts,
         "repeats": repeats,
         "block_s": block_s,
         "settle_s": settle_s,
         "environment": env,
         "targets": {f"{k} {c}": {"vs_torch": t, "vs_bound": b} for (k, c), (t, b)
                     in TARGETS.items()},
-        "results": [{"workload": r.workload, "case": r.case, "stats": r.stats,
-                     "ratios": r.ratios, "target_met": r.met} for r in rows],
-        "memory": None if memory is None else {
+        "results": [{"workload": r.workload, "case": r.case, "threads": r.threads,
+                     "stats": r.stats, "ratios": r.ratios, "target_met": r.met} for r in rows],
+        "memory": {str(count): {
             "target_mib": MEMORY_TARGET_MIB,
-            **{lib: {**v, "added_mib": v["added_bytes"] / MIB} for lib, v in memory.items()},
-        },
+            **{lib: {**v, "added_mib": v["added_bytes"] / MIB} for lib, v in libs.items()},
+        } for count, libs in memory.items()} or None,
         "skipped": skipped,
     }
     path = args.json or ROOT / "benchmarks" / "results" / time.strftime("bench-%Y%m%d-%H%M%S.json")

@@ -156,7 +156,7 @@ def call_module(module, *args, **kwargs):
         return out
     if segment is _REFUSED:
         return module.forward(*args)
-    out = segment.replay(args)
+    out = segment.replay(*args)
     if out is None:  # a parameter's requires_grad, shape or dtype, or a training flag changed
         del memo[1][key]
         return call_module(module, *args)
@@ -323,8 +323,9 @@ class _Recorder:
                        for p in {id(p): p for p in self.params.values()}.values())
         modes = tuple((m, m.training) for m in self.modules)
         arg_out = next((i for i, a in enumerate(self.args) if a is out), None)
+        arg_kinds = tuple(isinstance(a, Tensor) for a in self.args)
         return _Segment(self.entries, len(self.keep), self.n_args, out_slot, arg_out, effects,
-                        plan, guards, modes, type(out).__name__)
+                        plan, guards, modes, arg_kinds, type(out).__name__)
 
     def _plan(self, out):
         """The backward walk over the recorded nodes, in the order ``Tensor.backward`` takes
@@ -368,62 +369,57 @@ def _held_arrays(module):
 
 # -------------------------------------------------------------------------------- replay
 class _Segment:
-    """A recorded module call, as two generated straight-line Python functions: ``forward``
-    (the primitives' rules in order, then the side effects) and ``backward`` (the recorded
-    nodes' vector-Jacobian products in ``Tensor.backward``'s order, with its fix-ups and its
-    accumulation order). ``code`` is their source, for reading."""
+    """A recorded module call as generated straight-line Python: ``replay(*args)`` checks the
+    recording still holds (training flags, parameters), runs the primitives' rules in order
+    and the side effects, and returns the output (one graph node when gradients are needed);
+    that node's ``backward`` runs the recorded nodes' vector-Jacobian products in
+    ``Tensor.backward``'s order, with its fix-ups and its accumulation order. ``code`` is
+    their source, for reading."""
 
     def __init__(self, entries, n_slots, n_args, out_slot, arg_out, effects, plan, guards,
-                 modes, out_type):
-        self.n_args = n_args
-        self.arg_out = arg_out
-        self.plan = plan
-        self.guards = guards
-        self.modes = modes
+                 modes, arg_kinds, out_type):
         names: dict = {"sum_to_shape": sum_to_shape, "ndarray": np.ndarray,
-                       "asarray": np.asarray}
-        self.code = _forward_source(entries, n_args, out_slot, effects, names)
+                       "asarray": np.asarray, "wrap": _tensor._wrap, "stats": STATS,
+                       "partial": functools.partial}
+        self.code = _forward_source(entries, out_slot, arg_out, effects, plan, guards, modes,
+                                    arg_kinds, names)
         if plan is not None:
             self.code += "\n" + _backward_source(plan[0], len(plan[1]), out_slot, names)
         exec(_compile_source(self.code, f"<lw.compile of a {out_type}>", "exec"), names)  # noqa: S102
-        self.forward = names["forward"]
-        self.backward = names.get("backward")
-
-    def replay(self, args):
-        """The module's output for ``args``, or None when a parameter or the training flag
-        of a module in the tree changed."""
-        for m, training in self.modes:
-            if m.training is not training:
-                return None
-        for p, requires_grad, shape, dtype in self.guards:
-            d = p._data
-            if p.requires_grad is not requires_grad or d.shape != shape or (
-                    d.dtype is not dtype and d.dtype != dtype):
-                return None
-        STATS["replayed"] += 1
-        data, backwards = self.forward(*[a._data if isinstance(a, Tensor) else a for a in args])
-        if self.arg_out is not None:
-            return args[self.arg_out]
-        if self.backward is None or not _tensor._GradMode.enabled:
-            return _tensor._wrap(data)
-        parents = tuple(args[u] if type(u) is int else u for u in self.plan[1])
-        return _tensor._wrap(data, "replay", parents, functools.partial(self.backward,
-                                                                         backwards))
+        self.replay = names["replay"]
+        """``replay(*args)``: the module's output, or None when a parameter or the training
+        flag of a module in the tree changed since the recording."""
 
 
 _compile_source = builtins.compile  # this module's compile() hides the builtin
 
 
 def _name(names: dict, prefix: str, value) -> str:
-    """A name in the generated code's namespace bound to ``value``."""
-    name = f"{prefix}{len(names)}"
-    names[name] = value
+    """The name in the generated code's namespace bound to ``value`` (one per object)."""
+    known = names.setdefault("_names", {})
+    name = known.get(id(value))
+    if name is None:
+        name = known[id(value)] = f"{prefix}{len(known)}"
+        names[name] = value
     return name
 
 
-def _forward_source(entries, n_args, out_slot, effects, names) -> str:
-    args = ", ".join(f"s{i}" for i in range(n_args))
-    lines = [f"def forward({args}):"]
+def _forward_source(entries, out_slot, arg_out, effects, plan, guards, modes, arg_kinds,
+                    names) -> str:
+    args = [f"a{i}" for i in range(len(arg_kinds))]
+    lines = [f"def replay({', '.join(args)}):"]
+    checks = [f"{_name(names, 'm', m)}.training is {training}" for m, training in modes]
+    for p, requires_grad, shape, dtype in guards:
+        p_name, d_name = _name(names, "p", p), _name(names, "d", dtype)
+        checks += [f"{p_name}.requires_grad is {requires_grad}",
+                   f"{p_name}._data.shape == {_name(names, 't', shape)}",
+                   f"({p_name}._data.dtype is {d_name} or {p_name}._data.dtype == {d_name})"]
+    if checks:
+        lines.append(f"    if not ({' and '.join(checks)}):")
+        lines.append("        return None")
+    lines.append('    stats["replayed"] += 1')
+    lines += [f"    s{i} = a{i}._data" if tensor else f"    s{i} = a{i}"
+              for i, tensor in enumerate(arg_kinds)]
     for k, (rule, sources, options, slot, inter_slots) in enumerate(entries):
         operands = []
         for kind, value, cast in sources:
@@ -443,8 +439,16 @@ def _forward_source(entries, n_args, out_slot, effects, names) -> str:
         lines += [f"    s{s} = i[{j}]" for j, s in enumerate(inter_slots)]
     for cache, key, slot in effects:
         lines.append(f"    {_name(names, 'e', cache)}[{key!r}] = s{slot}")
-    backwards = "".join(f"b{k}, " for k in range(len(entries)))
-    lines.append(f"    return s{out_slot}, ({backwards})")
+    if arg_out is not None:
+        lines.append(f"    return a{arg_out}")
+    elif plan is None:
+        lines.append(f"    return wrap(s{out_slot})")
+    else:
+        parents = "".join(f"a{u}, " if type(u) is int else f"{_name(names, 'p', u)}, "
+                          for u in plan[1])
+        backwards = "".join(f"b{k}, " for k in range(len(entries)))
+        lines.append(f"    return wrap(s{out_slot}, 'replay', ({parents}), "
+                     f"partial(backward, ({backwards})))")
     return "\n".join(lines) + "\n"
 
 

@@ -333,7 +333,7 @@ def test_the_replayed_code_can_be_read():
     with replay.replaying():
         net(X)
     (segment,) = net._replays[1].values()
-    assert "def forward(s0):" in segment.code and "def backward(b, g, needs):" in segment.code
+    assert "def replay(a0):" in segment.code and "def backward(b, g, needs):" in segment.code
 
 
 def test_compile_refuses_what_is_not_callable():

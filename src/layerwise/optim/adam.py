@@ -58,8 +58,8 @@ class Adam(Optimizer, name="adam"):
         self.steps = [0] * len(self.params)
         self.exp_avg = [np.zeros_like(p.data) for p in self.params]
         self.exp_avg_sq = [np.zeros_like(p.data) for p in self.params]
-        self._work = self._scratch()
-        self._work2 = None
+        self._work, self._work2 = self._scratch(), self._scratch()
+        self._plan_blocks = self._blocks(self._work, self._work2)
 
     @property
     def betas(self) -> tuple:
@@ -78,46 +78,38 @@ class Adam(Optimizer, name="adam"):
     def _prepare(self):
         """Build the per-parameter plan: state arrays and 0-d constants in the param's dtype."""
         l2 = self.weight_decay and not self._decoupled
-        if l2 and self._work2 is None:
-            self._work2 = self._scratch()  # temporaries while `_work` holds g + wd p
-        work2 = self._work2 if l2 else self._work
         self._constants = [
-            (i, p, m, v, work, tmp, *(np.array(c, dtype=p.data.dtype) for c in (
+            (i, p, m, v, blocks, *(np.array(c, dtype=p.data.dtype) for c in (
                 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.eps,
                 self.weight_decay if l2 else 0.0,
                 1.0 - self.lr * self.weight_decay if self._decoupled else 1.0)))
-            for i, (p, m, v, work, tmp) in enumerate(
-                zip(self.params, self.exp_avg, self.exp_avg_sq, self._work, work2))
+            for i, (p, m, v, blocks) in enumerate(
+                zip(self.params, self.exp_avg, self.exp_avg_sq, self._plan_blocks))
         ]
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient, in place, block by block."""
         if self._constants is None:
             self._prepare()
             assert self._constants is not None  # _prepare sets it
         lr, beta1, beta2 = self.lr, self.beta1, self.beta2
-        multiply, add, subtract, divide, sqrt = np.multiply, np.add, np.subtract, np.divide, np.sqrt
-        steps = self.steps
-        for i, p, m, v, work, tmp, one_minus_b1, b2, one_minus_b2, eps, l2, decay in (
-                self._constants):
+        steps, shapes = self.steps, self._shapes
+        for i, p, m, v, blocks, *constants in self._constants:
             g = p.grad
             if g is None:
                 continue
             data = p.data
+            if data.shape != shapes[i] or g.shape != shapes[i]:
+                raise self._reshaped(i)
             t = steps[i] = steps[i] + 1
-            if decay != 1:
-                data *= decay
-            if l2:
-                g = add(multiply(data, l2, out=work), g, out=work)
-            m += multiply(subtract(g, m, out=tmp), one_minus_b1, out=tmp)
-            v *= b2
-            v += multiply(multiply(g, g, out=tmp), one_minus_b2, out=tmp)
-            denom = sqrt(v, out=work)
-            denom /= (1.0 - beta2**t) ** 0.5
-            denom += eps
-            update = divide(m, denom, out=work)
-            update *= -lr / (1.0 - beta1**t)
-            data += update
+            root_correction = (1.0 - beta2**t) ** 0.5
+            scale = -lr / (1.0 - beta1**t)
+            for cut, (work, tmp) in blocks:
+                if cut is None:
+                    _adam_block(data, g, m, v, work, tmp, root_correction, scale, *constants)
+                else:
+                    _adam_block(data[cut], g[cut], m[cut], v[cut], work, tmp, root_correction,
+                                scale, *constants)
 
     def extra_repr(self) -> str:
         text = f"lr={self.lr:g}, betas=({self.beta1:g}, {self.beta2:g}), eps={self.eps:g}"
@@ -144,3 +136,22 @@ class AdamW(Adam, name="adamw"):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+def _adam_block(data, g, m, v, work, tmp, root_correction, scale, one_minus_b1, b2,
+                one_minus_b2, eps, l2, decay):
+    """Adam's update of one block, in place on ``data``, ``m`` and ``v``."""
+    multiply = np.multiply
+    if decay != 1:
+        data *= decay
+    if l2:
+        g = np.add(multiply(data, l2, out=work), g, out=work)
+    m += multiply(np.subtract(g, m, out=tmp), one_minus_b1, out=tmp)
+    v *= b2
+    v += multiply(multiply(g, g, out=tmp), one_minus_b2, out=tmp)
+    denom = np.sqrt(v, out=tmp)
+    denom /= root_correction
+    denom += eps
+    update = np.divide(m, denom, out=tmp)
+    update *= scale
+    data += update

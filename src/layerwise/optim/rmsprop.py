@@ -61,42 +61,50 @@ class RMSprop(Optimizer, name="rmsprop"):
         self.square_avg = [None] * n  # allocated at a parameter's first step
         self.grad_avg = [None] * n
         self.momentum_buffer = [None] * n
+        self._work, self._work2 = self._scratch(), self._scratch()
+        self._plan_blocks = self._blocks(self._work, self._work2)
+
+    def _prepare(self):
+        """Build the per-parameter plan: 0-d constants in each parameter's dtype."""
+        self._constants = [
+            (i, p, blocks, *(np.array(c, dtype=p.data.dtype) for c in (
+                self.alpha, 1.0 - self.alpha, self.eps, self.momentum, self.weight_decay,
+                -self.lr)))
+            for i, (p, blocks) in enumerate(zip(self.params, self._plan_blocks))
+        ]
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
-        lr, alpha, eps = self.lr, self.alpha, self.eps
-        momentum, weight_decay = self.momentum, self.weight_decay
-        for i, p in enumerate(self.params):
+        """Update every parameter that has a gradient, in place, block by block."""
+        if self._constants is None:
+            self._prepare()
+            assert self._constants is not None  # _prepare sets it
+        centered, steps, shapes = self.centered, self.steps, self._shapes
+        square_avgs, grad_avgs, buffers = self.square_avg, self.grad_avg, self.momentum_buffer
+        for i, p, blocks, *constants in self._constants:
             g = p.grad
             if g is None:
                 continue
             data = p.data
-            self.steps[i] += 1
-            if weight_decay:
-                g = g + weight_decay * data
-            v = self.square_avg[i]
+            if data.shape != shapes[i] or g.shape != shapes[i]:
+                raise self._reshaped(i)
+            steps[i] += 1
+            # state allocated at a parameter's first step (None in state_dict until then)
+            v = square_avgs[i]
             if v is None:
-                v = self.square_avg[i] = np.zeros_like(data)
-            v *= alpha
-            v += (1 - alpha) * (g * g)
-            if self.centered:
-                m = self.grad_avg[i]
-                if m is None:
-                    m = self.grad_avg[i] = np.zeros_like(data)
-                m += (1 - alpha) * (g - m)
-                denom = np.sqrt(v - m * m)
-            else:
-                denom = np.sqrt(v)
-            denom += eps
-            if momentum:
-                b = self.momentum_buffer[i]
-                if b is None:
-                    b = self.momentum_buffer[i] = np.zeros_like(data)
-                b *= momentum
-                b += g / denom
-                data -= lr * b
-            else:
-                data -= lr * (g / denom)
+                v = square_avgs[i] = np.zeros_like(data)
+            m = grad_avgs[i]
+            if centered and m is None:
+                m = grad_avgs[i] = np.zeros_like(data)
+            b = buffers[i]
+            if constants[3] and b is None:
+                b = buffers[i] = np.zeros_like(data)
+            for cut, (work, tmp) in blocks:
+                if cut is None:
+                    _rmsprop_block(data, g, v, m if centered else None,
+                                   b if constants[3] else None, work, tmp, *constants)
+                else:
+                    _rmsprop_block(data[cut], g[cut], v[cut], m[cut] if centered else None,
+                                   b[cut] if constants[3] else None, work, tmp, *constants)
 
     def extra_repr(self) -> str:
         text = f"lr={self.lr:g}, alpha={self.alpha:g}, eps={self.eps:g}"
@@ -105,3 +113,26 @@ class RMSprop(Optimizer, name="rmsprop"):
         if self.weight_decay:
             text += f", weight_decay={self.weight_decay:g}"
         return text + (", centered=True" if self.centered else "")
+
+
+def _rmsprop_block(data, g, v, m, b, work, tmp, alpha, one_minus_alpha, eps, momentum,
+                   weight_decay, neg_lr):
+    """RMSprop's update of one block, in place on ``data`` and the state blocks ``v``, ``m``
+    (centred, else None) and ``b`` (momentum, else None)."""
+    multiply = np.multiply
+    if weight_decay:
+        g = np.add(multiply(data, weight_decay, out=work), g, out=work)
+    v *= alpha
+    v += multiply(multiply(g, g, out=tmp), one_minus_alpha, out=tmp)
+    if m is not None:
+        m += multiply(np.subtract(g, m, out=tmp), one_minus_alpha, out=tmp)
+        denom = np.sqrt(np.subtract(v, multiply(m, m, out=tmp), out=tmp), out=tmp)
+    else:
+        denom = np.sqrt(v, out=tmp)
+    denom += eps
+    if b is not None:
+        b *= momentum
+        b += np.divide(g, denom, out=tmp)
+        data += multiply(b, neg_lr, out=tmp)
+    else:
+        data += multiply(np.divide(g, denom, out=tmp), neg_lr, out=tmp)

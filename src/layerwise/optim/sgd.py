@@ -79,52 +79,66 @@ class SGD(Optimizer, name="sgd"):
                 f"{self.momentum}, dampening={self.dampening})"
             )
         if getattr(self, "_work", None) is None:
-            self._work = self._scratch()
-        if self.nesterov and self.weight_decay and getattr(self, "_work2", None) is None:
-            self._work2 = self._scratch()  # holds momentum * b while `_work` holds g
-        work2 = getattr(self, "_work2", None) or self._work
+            # two block-sized temporaries: the gradient term, and momentum * b beside it
+            self._work, self._work2 = self._scratch(), self._scratch()
+            self._plan_blocks = self._blocks(self._work, self._work2)
         self._plain = not (self.momentum or self.weight_decay)
         self._constants = [
-            (i, p, work, w2, *(np.array(c, dtype=p.data.dtype) for c in (
+            (i, p, blocks, *(np.array(c, dtype=p.data.dtype) for c in (
                 -self.lr, self.weight_decay, self.momentum, 1.0 - self.dampening)))
-            for i, (p, work, w2) in enumerate(zip(self.params, self._work, work2))
+            for i, (p, blocks) in enumerate(zip(self.params, self._plan_blocks))
         ]
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient, in place, block by block."""
         if self._constants is None:
             self._prepare()
             assert self._constants is not None  # _prepare sets it
-        multiply, add = np.multiply, np.add
         if self._plain:
-            for _, p, work, _, neg_lr, _, _, _ in self._constants:
-                g = p.grad
-                if g is not None:
-                    data = p.data
-                    add(data, multiply(g, neg_lr, out=work), out=data)
+            self._plain_step()
             return
-        buffers, nesterov = self.momentum_buffers, self.nesterov
+        buffers, nesterov, shapes = self.momentum_buffers, self.nesterov, self._shapes
         damped = self.dampening != 0
-        for i, p, work, work2, neg_lr, weight_decay, momentum, keep in self._constants:
+        for i, p, blocks, neg_lr, weight_decay, momentum, keep in self._constants:
             g = p.grad
             if g is None:
                 continue
             data = p.data
-            if weight_decay:
-                g = add(multiply(data, weight_decay, out=work), g, out=work)
+            if data.shape != shapes[i] or g.shape != shapes[i]:
+                raise self._reshaped(i)
+            buf = first = None
             if momentum:
                 buf = buffers[i]
-                if buf is None:
-                    buffers[i] = buf = g.copy()
+                if buf is None:  # b <- g at the first step
+                    buffers[i] = buf = np.empty_like(data)
+                    first = True
+            for cut, (work, work2) in blocks:
+                if cut is None:
+                    _sgd_block(data, g, buf, work, work2, neg_lr, weight_decay, momentum, keep,
+                               first, damped, nesterov)
                 else:
-                    buf *= momentum
-                    buf += multiply(g, keep, out=work) if damped else g
-                if nesterov:
-                    extra = work2 if g is work else work
-                    g = add(g, multiply(buf, momentum, out=extra), out=work)
+                    _sgd_block(data[cut], g[cut], None if buf is None else buf[cut], work,
+                               work2, neg_lr, weight_decay, momentum, keep, first, damped,
+                               nesterov)
+
+    def _plain_step(self) -> None:
+        """p <- p - lr g (no momentum, no weight decay): the common case, written out."""
+        multiply, add = np.multiply, np.add
+        assert self._constants is not None  # step() prepared it
+        shapes = self._shapes
+        for i, p, blocks, neg_lr, _, _, _ in self._constants:
+            g = p.grad
+            if g is None:
+                continue
+            data = p.data
+            if data.shape != shapes[i] or g.shape != shapes[i]:
+                raise self._reshaped(i)
+            for cut, (work, _) in blocks:
+                if cut is None:
+                    add(data, multiply(g, neg_lr, out=work), out=data)
                 else:
-                    g = buf
-            add(data, multiply(g, neg_lr, out=work), out=data)
+                    d = data[cut]
+                    add(d, multiply(g[cut], neg_lr, out=work), out=d)
 
     def extra_repr(self) -> str:
         text = f"lr={self.lr:g}"
@@ -137,3 +151,23 @@ class SGD(Optimizer, name="sgd"):
         if self.weight_decay:
             text += f", weight_decay={self.weight_decay:g}"
         return text
+
+
+def _sgd_block(data, g, buf, work, work2, neg_lr, weight_decay, momentum, keep, first, damped,
+               nesterov):
+    """SGD's update of one block, in place on ``data`` (and ``buf``, the momentum buffer)."""
+    multiply, add = np.multiply, np.add
+    if weight_decay:
+        g = add(multiply(data, weight_decay, out=work), g, out=work)
+    if buf is not None:
+        if first:
+            np.copyto(buf, g)
+        else:
+            buf *= momentum
+            buf += multiply(g, keep, out=work) if damped else g
+        if nesterov:
+            extra = work2 if g is work else work
+            g = add(g, multiply(buf, momentum, out=extra), out=work)
+        else:
+            g = buf
+    add(data, multiply(g, neg_lr, out=work), out=data)
