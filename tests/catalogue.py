@@ -398,8 +398,13 @@ CATALOGUE = [
     Case("batch_norm(eval)", lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b),
          lambda x, m, v, w, b: torch.nn.functional.batch_norm(x, m, v, w, b),
          (REAL, CONST, Arg("positive", False), REAL, REAL), _features(4)),
+    Case("batch_norm(training, (N, C, L), no affine)",
+         lambda x: F.batch_norm(x, training=True),
+         lambda x: torch.nn.functional.batch_norm(x, None, None, training=True), (REAL,),
+         one(min_dims=3, max_dims=3, min_side=2, example=(2, 3, 4))),
     Case("dropout(p=0.3, rng=0)", lambda x: F.dropout(x, 0.3, rng=0),
          lambda x: x * _dropout_mask(x.shape, 0.3, seed=0), (REAL,), one()),
+    Case("dropout(p=1)", lambda x: F.dropout(x, 1.0, rng=0), lambda x: x * 0.0, (REAL,), one()),
     Case("dropout(eval)", lambda x: F.dropout(x, 0.3, training=False),
          lambda x: torch.nn.functional.dropout(x, 0.3, training=False), (REAL,), one()),
     # ---------------------------------------------------- wave-2 losses (issue 10)

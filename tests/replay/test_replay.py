@@ -21,11 +21,7 @@ from layerwise import replay
 from layerwise.functional.activations import ACTIVATIONS
 
 # module calls that are not replayed, and why (anything else in the catalogue must replay)
-REFUSED = {
-    ("Dropout", True): "the mask is drawn outside a primitive",
-    ("BatchNorm1d", True): "not declared replayable",
-    ("BatchNorm1d", False): "not declared replayable",
-}
+REFUSED: dict = {}
 
 
 def _rows():

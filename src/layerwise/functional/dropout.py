@@ -1,4 +1,8 @@
-"""Dropout (Srivastava et al., 2014), inverted as in PyTorch: scaled while training."""
+"""Dropout (Srivastava et al., 2014), inverted as in PyTorch: scaled while training.
+
+The mask is drawn inside the primitive's forward rule, so ``lw.compile``, which replays rules
+and not the Python around them, draws a new mask on every replayed call.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ..autodiff.tensor import Tensor
+from ..autodiff.tensor import Tensor, primitive
 from ..dtypes import get_default_dtype
 from ..rng import resolve_rng
 
@@ -37,13 +41,24 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
     Tensor([2., 0., 0., 0.], dtype=float64)
     """
     p = check_probability(p, "dropout")
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.dtype.kind != "f":
-        x = x.astype(get_default_dtype())
     if not training or p == 0:
-        return x
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return x if x.dtype.kind == "f" else x.astype(get_default_dtype())
+    return _dropout(x, p=p, rng=rng)
+
+
+@primitive("dropout")
+def _dropout(x, *, p: float, rng):
+    """The rule of ``dropout`` while training: y = x m / (1 - p), the mask m drawn here.
+
+    Backward: dx = g m / (1 - p), the same scaled mask.
+    """
     keep = np.asarray(resolve_rng(rng).random(x.shape)) >= p
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     mask = keep.astype(x.dtype)
-    mask *= x.dtype.type(scale)
-    return x * mask
+    mask *= x.dtype.type(0.0 if p == 1 else 1.0 / (1.0 - p))
+    out = np.multiply(x, mask)
+
+    def backward(g, needs):
+        return (g * mask,)
+
+    return out, backward

@@ -187,13 +187,12 @@ class BatchNorm1d(Module):
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r} expected input (N, {self.num_features}) or "
                              f"(N, {self.num_features}, L), got {x.shape}")
-        momentum = self.momentum
-        if self.training:
-            self.num_batches_tracked += 1
-            if momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked)
+        # the running statistics and the batch count are updated inside lw.F.batch_norm's rule
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training, 0.0 if momentum is None else momentum, self.eps)
+                            self.training, self.momentum, self.eps, self.num_batches_tracked)
+
+    def replayable(self) -> bool:
+        return True  # the statistics and the batch count are updated inside the rule
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}"
