@@ -347,3 +347,13 @@ def test_the_renamed_ops_keep_their_graph_names_and_old_spellings():
         assert ops.sum is ops.reduce_sum
     with pytest.warns(DeprecationWarning, match="ops.absolute"):
         assert ops.abs is ops.absolute
+
+
+@pytest.mark.parametrize("op", [lambda x: x, lambda x: x * 2, lambda x: lw.F.relu(x) + x])
+def test_backward_with_a_gradient_neither_copies_it_needlessly_nor_changes_it(op):
+    x = lw.Tensor(np.array([[-1.0, 2.0]]), requires_grad=True)
+    upstream = np.array([[3.0, 4.0]])
+    op(x).backward(upstream)
+    np.testing.assert_array_equal(upstream, [[3.0, 4.0]])
+    assert x.grad is not upstream and not np.shares_memory(x.grad, upstream)
+    x.grad += 1  # the leaf owns a writable gradient

@@ -675,14 +675,17 @@ class Tensor:
             grad = np.empty_like(data)
             grad.fill(1)  # np.ones_like, without its Python-level wrapper
         else:
-            grad = np.array(_data(grad), dtype=data.dtype, copy=True)
+            # not copied (a 2 MiB copy is a fifth of a LayerNorm's backward): a read-only view,
+            # so no rule can change the caller's array; a leaf's .grad gets a copy below
+            grad = np.asarray(_data(grad), dtype=data.dtype).view()
+            grad.flags.writeable = False
             if grad.shape != data.shape:
                 raise ValueError(
                     f"backward(grad): grad has shape {grad.shape}, tensor has {data.shape}"
                 )
 
         if self._backward is None:  # a leaf: nothing to walk
-            self.grad = grad if self.grad is None else self.grad + grad
+            self.grad = grad.copy() if self.grad is None else self.grad + grad
             return
         # Only op nodes are ordered and queued (keyed by the node: Tensor hashes by identity);
         # a leaf takes its gradient as soon as one arrives.
