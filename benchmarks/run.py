@@ -166,9 +166,9 @@ def layerwise_mlp(sizes, X, y):
         opt.step()
         return float(loss.data)
 
-    # the step as users run it: lw.fit and lw.compile replay the model's and the loss's
-    # recorded NumPy work; the eager step (graph rebuilt every time) is timed beside it
-    return model, forward, lw.compile(step), step
+    # as users run them: lw.fit, predict and lw.compile replay the model's and the loss's
+    # recorded NumPy work; the eager calls (graph rebuilt every time) are timed beside them
+    return model, lw.compile(forward), lw.compile(step), forward, step
 
 
 def torch_mlp(model, X, y):
@@ -276,7 +276,7 @@ def matmul_bound(sizes, batch, seed=1):
 
 def build_mlp_workload(wl: Workload):
     X, y = make_data(wl.sizes, wl.batch)
-    model, lw_forward, lw_step, lw_eager = layerwise_mlp(wl.sizes, X, y)
+    model, lw_forward, lw_step, lw_forward_eager, lw_eager = layerwise_mlp(wl.sizes, X, y)
     t_forward, t_step = torch_mlp(model, X, y)
     n_forward, n_step = numpy_mlp(model, X, y)
     b_forward, b_step = matmul_bound(wl.sizes, wl.batch)
@@ -287,6 +287,8 @@ def build_mlp_workload(wl: Workload):
     return {
         "forward": {"layerwise": lw_forward, "torch": t_forward, "numpy": n_forward,
                     "bound": b_forward},
+        "forward, eager": {"layerwise": lw_forward_eager, "torch": t_forward,
+                           "numpy": n_forward, "bound": b_forward},
         "train step": {"layerwise": lw_step, "torch": t_step, "numpy": n_step,
                        "bound": b_step},
         "train step, eager": {"layerwise": lw_eager, "torch": t_step, "numpy": n_step,
