@@ -357,3 +357,12 @@ def test_backward_with_a_gradient_neither_copies_it_needlessly_nor_changes_it(op
     np.testing.assert_array_equal(upstream, [[3.0, 4.0]])
     assert x.grad is not upstream and not np.shares_memory(x.grad, upstream)
     x.grad += 1  # the leaf owns a writable gradient
+
+
+def test_the_seed_gradient_is_never_a_leafs_grad():
+    for x in (lw.Tensor(2.0, requires_grad=True), lw.Tensor([2.0], requires_grad=True)):
+        (x + 1).sum().backward() if x.ndim else (x + 1).backward()
+        x.grad += 1  # writable and its own
+        y = lw.Tensor(np.ones_like(x.data), requires_grad=True)
+        (y + 1).sum().backward()
+        np.testing.assert_array_equal(y.grad, np.ones_like(x.data))

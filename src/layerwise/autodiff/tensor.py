@@ -357,6 +357,7 @@ def _then(inner, outer, records):
 
 
 _FREED = object()  # marks a node whose graph was released by backward()
+_ONES: dict = {}  # (shape, dtype) -> a read-only array of ones: the seed of backward()
 _new = object.__new__
 
 
@@ -672,8 +673,11 @@ class Tensor:
                     f"backward() needs a `grad` argument for a non-scalar tensor of shape "
                     f"{data.shape}; reduce it first (e.g. .sum() or .mean())"
                 )
-            grad = np.empty_like(data)
-            grad.fill(1)  # np.ones_like, without its Python-level wrapper
+            grad = _ONES.get((data.shape, data.dtype))
+            if grad is None:  # one read-only 1 per shape and dtype (rules never write into g)
+                grad = np.ones_like(data)
+                grad.flags.writeable = False
+                _ONES[data.shape, data.dtype] = grad
         else:
             # not copied (a 2 MiB copy is a fifth of a LayerNorm's backward): a read-only view,
             # so no rule can change the caller's array; a leaf's .grad gets a copy below
@@ -719,8 +723,9 @@ class Tensor:
                     grads[p] = pg if prev is None else prev + pg
                 elif p.grad is None:  # a leaf
                     # .grad must own its memory (optimisers may work in place): copy a view
-                    # (e.g. a read-only broadcast) or an array already given to another leaf
-                    if pg.base is not None or id(pg) in handed_out:
+                    # (e.g. a broadcast), a read-only array (the seed) or one already given
+                    # to another leaf
+                    if pg.base is not None or id(pg) in handed_out or not pg.flags.writeable:
                         pg = pg.copy()
                     handed_out.add(id(pg))
                     p.grad = pg

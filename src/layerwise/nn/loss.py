@@ -28,6 +28,7 @@ class Loss(Module):
     """
 
     declaration: Declaration = None  # type: ignore[assignment]  # set on each made class
+    takes_labels = False  # the declaration's targets are class labels (set on each made class)
 
     def __init__(self, **options):
         check_options(type(self).__name__, **options)  # the functions' own rules
@@ -45,7 +46,7 @@ class Loss(Module):
         """What of the inputs' values decides the loss's path (see ``Module.replay_key``):
         for integer class labels, whether some are ``ignore_index``; labels out of range
         raise here, as the function would."""
-        if self.declaration.targets != "labels":
+        if not self.takes_labels:
             return None
         target = y_true.data if isinstance(y_true, Tensor) else y_true
         shape = y_pred.shape
@@ -92,6 +93,7 @@ def _loss_class(decl) -> type:
         "__module__": __name__,
         "__qualname__": decl.module,
         "declaration": decl,
+        "takes_labels": decl.targets == "labels",
     })
 
 
