@@ -35,6 +35,7 @@ import threading
 
 import numpy as np
 
+from . import dtypes as _dtypes
 from .autodiff import tensor as _tensor
 from .autodiff.tensor import RECORDING, Tensor, sum_to_shape
 
@@ -126,7 +127,8 @@ def call_module(module, *args, **kwargs):
     """``module(*args)`` inside a compiled function: replayed, recorded, or run normally."""
     if kwargs or RECORDING.on or module.__dict__.get("_replay_refused"):
         return module.forward(*args, **kwargs)
-    key = [_tensor._GradMode.enabled, module.training]
+    # the default dtype too: Python numbers and integer inputs are computed in it
+    key = [_tensor._GradMode.enabled, module.training, _dtypes._default]
     for a in args:
         if isinstance(a, Tensor):
             d = a._data

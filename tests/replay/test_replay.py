@@ -441,3 +441,16 @@ def test_fit_replays_and_trains_exactly_as_without(monkeypatch, options):
     assert replayed[0].history == plain[0].history
     for key in plain[1]:
         _assert_same(replayed[1][key], plain[1][key], key)
+
+
+def test_a_new_default_dtype_is_a_new_recording():
+    act = lw.nn.ReLU()
+    x = np.array([[-1, 2]])  # integers: computed in the default dtype
+    with replay.replaying():
+        act(x)
+        assert act(x).dtype == np.float32
+        lw.set_default_dtype(np.float64)
+        try:
+            assert act(x).dtype == np.float64
+        finally:
+            lw.set_default_dtype(np.float32)
