@@ -214,7 +214,9 @@ class _Recorder:
         self.params = {}  # id(parameter or its array) -> the parameter
         for p in module.parameters():
             self.params[id(p)] = self.params[id(p._data)] = p
-        self.held = {id(v): v for m in self.modules for v in _held_arrays(m)}
+        # id(array) -> the dict holding it (None: an attribute, whose change re-records)
+        self.held = {id(v): holder for m in self.modules for holder, v in _held_arrays(m)}
+        self.held_guards: list = []  # (dict, key, array) used: checked on every replay
         self.args = args
         for a in args:
             self._new_slot(a)
@@ -282,11 +284,18 @@ class _Recorder:
                 return (_PARAM, p, cast)
             data = x._data if isinstance(x, Tensor) else x
             if id(data) in self.held and not (isinstance(x, Tensor) and x.requires_grad):
+                self._use_held(data)
                 return (_CONST, data, cast)  # a buffer: the same array, read on each call
             raise _Refuse(f"an operand of {op.op_name!r} was computed outside the primitives")
         if isinstance(x, bool | int | float | np.generic):
             return (_CONST, a, None)  # a number, turned into an array of the operands' dtype
         raise _Refuse(f"an operand of {op.op_name!r} is a {type(x).__name__}")
+
+    def _use_held(self, array) -> None:
+        holder = self.held[id(array)]
+        if holder is not None:  # in a dict (e.g. a loss's options): replaced without a trace
+            key = next(k for k, v in holder.items() if v is array)
+            self.held_guards.append((holder, key, array))
 
     def _options(self, op, kwargs):
         options, intermediates = {}, ()
@@ -297,6 +306,7 @@ class _Recorder:
             if isinstance(v, np.ndarray):
                 if id(v) not in self.held:
                     raise _Refuse(f"option {k} of {op.op_name!r} is an array made on the way")
+                self._use_held(v)
             elif isinstance(v, Tensor | list | dict | set) or (
                     isinstance(v, tuple) and not all(isinstance(i, _PLAIN) for i in v)):
                 raise _Refuse(f"option {k} of {op.op_name!r} is a {type(v).__name__}")
@@ -324,6 +334,7 @@ class _Recorder:
         guards = tuple((p, p.requires_grad, p._data.shape, p._data.dtype)
                        for p in {id(p): p for p in self.params.values()}.values())
         modes = tuple((m, m.training) for m in self.modules)
+        guards = (guards, tuple(self.held_guards))
         arg_out = next((i for i, a in enumerate(self.args) if a is out), None)
         arg_kinds = tuple(isinstance(a, Tensor) for a in self.args)
         return _Segment(self.entries, len(self.keep), self.n_args, out_slot, arg_out, effects,
@@ -359,14 +370,15 @@ class _Recorder:
 
 
 def _held_arrays(module):
-    """The ndarrays a module holds (buffers, options): read live on every replay."""
+    """``(holder, array)`` for each ndarray a module holds (buffers, options), read live on
+    every replay: holder is the dict it sits in, or None for an attribute."""
     for k, v in module.__dict__.items():
         if k == "cache":  # the last call's arrays (Dense.cache): results, not state
             continue
         if isinstance(v, np.ndarray):
-            yield v
+            yield None, v
         elif isinstance(v, dict):
-            yield from (i for i in v.values() if isinstance(i, np.ndarray))
+            yield from ((v, i) for i in v.values() if isinstance(i, np.ndarray))
 
 
 # -------------------------------------------------------------------------------- replay
@@ -411,6 +423,9 @@ def _forward_source(entries, out_slot, arg_out, effects, plan, guards, modes, ar
     args = [f"a{i}" for i in range(len(arg_kinds))]
     lines = [f"def replay({', '.join(args)}):"]
     checks = [f"{_name(names, 'm', m)}.training is {training}" for m, training in modes]
+    guards, held = guards
+    checks += [f"{_name(names, 'h', holder)}.get({key!r}) is {_name(names, 'c', array)}"
+               for holder, key, array in held]
     for p, requires_grad, shape, dtype in guards:
         p_name, d_name = _name(names, "p", p), _name(names, "d", dtype)
         checks += [f"{p_name}.requires_grad is {requires_grad}",

@@ -454,3 +454,18 @@ def test_a_new_default_dtype_is_a_new_recording():
             assert act(x).dtype == np.float64
         finally:
             lw.set_default_dtype(np.float32)
+
+
+def test_an_array_replaced_in_a_modules_dict_is_seen():
+    loss_fn = lw.nn.BCEWithLogitsLoss(pos_weight=np.array([1.0, 2.0, 3.0], np.float32))
+    rng = np.random.default_rng(0)
+    out = lw.Tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    y = (rng.random((5, 3)) > 0.5).astype(np.float32)
+    with counting() as counts, replay.replaying():
+        loss_fn(y, out)
+        first = loss_fn(y, out).data
+        loss_fn.options["pos_weight"] = np.array([3.0, 2.0, 1.0], np.float32)  # no setattr
+        second = loss_fn(y, out).data
+    assert counts["replayed"] == 1  # the first replay; the replaced array forced a recording
+    _assert_same(second, loss_fn.forward(y, out).data, "after replacing pos_weight")
+    assert first != second
