@@ -16,8 +16,8 @@ products in that order: the same NumPy calls on the same arrays in the same orde
 unreplayed call, so values and gradients are identical bit for bit (``tests/replay``).
 
 A call runs normally, as without ``compile``, whenever anything differs from the recording
-(shapes, dtypes, ``requires_grad``, grad mode, any module attribute, training mode included)
-and whenever in doubt: a module that is not replayable (a user's module class runs its own
+(shapes, dtypes, ``requires_grad``, grad mode, the default dtype, any module attribute or an
+array a module holds in a dict, training flags included) and whenever in doubt: a module that is not replayable (a user's module class runs its own
 ``forward``, though the layerwise modules it calls are replayed), a Dense layer with a Python
 activation, an operand computed by NumPy outside the primitives (it would be stale), a
 forward pass that sets module attributes or returns something other than one Tensor.
@@ -55,11 +55,6 @@ def edited() -> None:
     _State.edits += 1
 
 
-def active() -> bool:
-    """True while a compiled function (or ``replaying()``) runs."""
-    return _State.depth > 0
-
-
 def compile(fn):
     """``fn`` with layerwise's own work replayed after its first call (see the module doc).
 
@@ -88,7 +83,7 @@ def compile(fn):
         raise TypeError(f"lw.compile: expected a function, got {type(fn).__name__}")
 
     @functools.wraps(fn)
-    def compiled(*args, **kwargs):
+    def compiled(*args, **kwargs):  # replaying() written out: a context manager costs ~1 us
         _State.depth += 1
         try:
             return fn(*args, **kwargs)
@@ -223,7 +218,6 @@ class _Recorder:
             if isinstance(a, Tensor):
                 self.slots.setdefault(id(a._data), self.slots[id(a)])
                 self.keep.append(a._data)
-        self.n_args = len(args)
         self.caches = [(c, dict(c)) for m in self.modules
                        if isinstance(c := m.__dict__.get("cache"), dict)]
         self.entries: list = []
@@ -331,14 +325,16 @@ class _Recorder:
         plan = self._plan(out) if out._backward is not None else None
         if plan is _REFUSED:
             return _REFUSED
-        guards = tuple((p, p.requires_grad, p._data.shape, p._data.dtype)
-                       for p in {id(p): p for p in self.params.values()}.values())
-        modes = tuple((m, m.training) for m in self.modules)
-        guards = (guards, tuple(self.held_guards))
+        # what a replay checks first: every module's training flag, every parameter's
+        # requires_grad, shape and dtype, and the arrays held in dicts
+        checks = (tuple((m, m.training) for m in self.modules),
+                  tuple((p, p.requires_grad, p._data.shape, p._data.dtype)
+                        for p in {id(p): p for p in self.params.values()}.values()),
+                  tuple(self.held_guards))
         arg_out = next((i for i, a in enumerate(self.args) if a is out), None)
         arg_kinds = tuple(isinstance(a, Tensor) for a in self.args)
-        return _Segment(self.entries, len(self.keep), self.n_args, out_slot, arg_out, effects,
-                        plan, guards, modes, arg_kinds, type(out).__name__)
+        return _Segment(self.entries, out_slot, arg_out, effects, plan, checks, arg_kinds,
+                        type(out).__name__)
 
     def _plan(self, out):
         """The backward walk over the recorded nodes, in the order ``Tensor.backward`` takes
@@ -390,12 +386,12 @@ class _Segment:
     ``Tensor.backward``'s order, with its fix-ups and its accumulation order. ``code`` is
     their source, for reading."""
 
-    def __init__(self, entries, n_slots, n_args, out_slot, arg_out, effects, plan, guards,
-                 modes, arg_kinds, out_type):
+    def __init__(self, entries, out_slot, arg_out, effects, plan, checks, arg_kinds,
+                 out_type):
         names: dict = {"sum_to_shape": sum_to_shape, "ndarray": np.ndarray,
                        "asarray": np.asarray, "wrap": _tensor._wrap, "stats": STATS,
                        "partial": functools.partial}
-        self.code = _forward_source(entries, out_slot, arg_out, effects, plan, guards, modes,
+        self.code = _forward_source(entries, out_slot, arg_out, effects, plan, checks,
                                     arg_kinds, names)
         if plan is not None:
             self.code += "\n" + _backward_source(plan[0], len(plan[1]), out_slot, names)
@@ -418,21 +414,21 @@ def _name(names: dict, prefix: str, value) -> str:
     return name
 
 
-def _forward_source(entries, out_slot, arg_out, effects, plan, guards, modes, arg_kinds,
+def _forward_source(entries, out_slot, arg_out, effects, plan, checks, arg_kinds,
                     names) -> str:
     args = [f"a{i}" for i in range(len(arg_kinds))]
     lines = [f"def replay({', '.join(args)}):"]
-    checks = [f"{_name(names, 'm', m)}.training is {training}" for m, training in modes]
-    guards, held = guards
-    checks += [f"{_name(names, 'h', holder)}.get({key!r}) is {_name(names, 'c', array)}"
-               for holder, key, array in held]
-    for p, requires_grad, shape, dtype in guards:
+    modes, params, held = checks
+    tests = [f"{_name(names, 'm', m)}.training is {training}" for m, training in modes]
+    tests += [f"{_name(names, 'h', holder)}.get({key!r}) is {_name(names, 'c', array)}"
+              for holder, key, array in held]
+    for p, requires_grad, shape, dtype in params:
         p_name, d_name = _name(names, "p", p), _name(names, "d", dtype)
-        checks += [f"{p_name}.requires_grad is {requires_grad}",
+        tests += [f"{p_name}.requires_grad is {requires_grad}",
                    f"{p_name}._data.shape == {_name(names, 't', shape)}",
                    f"({p_name}._data.dtype is {d_name} or {p_name}._data.dtype == {d_name})"]
-    if checks:
-        lines.append(f"    if not ({' and '.join(checks)}):")
+    if tests:
+        lines.append(f"    if not ({' and '.join(tests)}):")
         lines.append("        return None")
     lines.append('    stats["replayed"] += 1')
     lines += [f"    s{i} = a{i}._data" if tensor else f"    s{i} = a{i}"
