@@ -21,8 +21,8 @@ MODULES: Registry = Registry("module")
 """Every module class that files may name, by class name: the built-ins and the user classes
 decorated with :func:`register`. Loading rebuilds only these."""
 
-_NOT_CONFIG = ("rng", "dtype")
-_UNSET = object()  # constructor arguments that shape no architecture
+_NOT_CONFIG = ("rng", "dtype")  # constructor arguments that shape no architecture
+_UNSET = object()
 
 
 def register(cls=None, *, name: str | None = None, _builtin: bool = False):
@@ -105,8 +105,8 @@ class Module:
 
     def replay_key(self, *args):
         """What of the inputs' *values* (not shapes) decides the path ``forward`` takes, for
-        ``lw.compile``: called on every compiled call of a replayable module, its result
-        is part of what a recording must match (None: nothing). It may raise as ``forward``
+        ``lw.compile``: called on every call inside a compiled function, its result is
+        part of what a recording must match (None: nothing). It may raise as ``forward``
         would on bad values (e.g. class labels out of range)."""
 
     def __setattr__(self, name, value):
