@@ -41,6 +41,9 @@ from .autodiff.tensor import RECORDING, Tensor, sum_to_shape
 
 __all__ = ["STATS", "compile", "replaying"]
 
+PRIVATE = ("_replays", "_replay_refused")
+"""The attributes replay keeps on a module (left out of its copies and pickles)."""
+
 STATS = {"recorded": 0, "replayed": 0, "refused": 0}
 """How many module calls were recorded, replayed, and found not replayable (for tests)."""
 

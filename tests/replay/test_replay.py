@@ -469,3 +469,17 @@ def test_an_array_replaced_in_a_modules_dict_is_seen():
     assert counts["replayed"] == 1  # the first replay; the replaced array forced a recording
     _assert_same(second, loss_fn.forward(y, out).data, "after replacing pos_weight")
     assert first != second
+
+
+def test_a_copy_records_its_own_replays():
+    import copy
+    import pickle
+
+    net = lw.MLP([4, 3], output_activation="none", rng=0)
+    X = _batches(1)[0][0]
+    with replay.replaying():
+        net(X)
+        net(X)
+        for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+            twin.layers[0].W.data[...] = 0.5  # its own weights, not the original's
+            _assert_same(twin(X).data, twin.forward(X).data, "the copy's output")

@@ -121,6 +121,11 @@ class Module:
         replay.edited()
         object.__delattr__(self, name)
 
+    def __getstate__(self):
+        # copies and pickles leave lw.compile's recordings behind: they name this module's
+        # own parameters, and a copy records its own
+        return {k: v for k, v in self.__dict__.items() if k not in replay.PRIVATE}
+
     # --------------------------------------------------------------------- traversal
     def named_children(self):
         """Yield ``(name, module)`` for direct sub-modules."""
