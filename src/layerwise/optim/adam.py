@@ -93,14 +93,8 @@ class Adam(Optimizer, name="adam"):
             self._prepare()
             assert self._constants is not None  # _prepare sets it
         lr, beta1, beta2 = self.lr, self.beta1, self.beta2
-        steps, shapes = self.steps, self._shapes
-        for i, p, m, v, blocks, *constants in self._constants:
-            g = p.grad
-            if g is None:
-                continue
-            data = p.data
-            if data.shape != shapes[i] or g.shape != shapes[i]:
-                raise self._reshaped(i)
+        steps = self.steps
+        for (i, _, m, v, blocks, *constants), data, g in self._with_grads():
             t = steps[i] = steps[i] + 1
             root_correction = (1.0 - beta2**t) ** 0.5
             scale = -lr / (1.0 - beta1**t)

@@ -186,6 +186,21 @@ class Optimizer:
                 (cut, tuple(a[:cut.stop - cut.start] for a in arrays)) for cut in cuts))
         return plans
 
+    def _with_grads(self):
+        """``(plan entry, data, grad)`` for each parameter that has a gradient, in order (the
+        plan entries of ``_constants`` start with the index and the parameter); a parameter
+        whose data or gradient changed shape since the plan was made raises."""
+        shapes = self._shapes
+        for entry in self._constants:
+            i, p = entry[0], entry[1]
+            g = p.grad
+            if g is None:
+                continue
+            data = p.data
+            if data.shape != shapes[i] or g.shape != shapes[i]:
+                raise self._reshaped(i)
+            yield entry, data, g
+
     def _reshaped(self, i: int) -> ValueError:
         """The error for parameter i whose ``.data`` or ``.grad`` does not have the shape the
         parameter was given with (its update blocks and scratch were cut for that shape)."""

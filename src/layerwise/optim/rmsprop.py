@@ -78,15 +78,9 @@ class RMSprop(Optimizer, name="rmsprop"):
         if self._constants is None:
             self._prepare()
             assert self._constants is not None  # _prepare sets it
-        centered, steps, shapes = self.centered, self.steps, self._shapes
+        centered, steps = self.centered, self.steps
         square_avgs, grad_avgs, buffers = self.square_avg, self.grad_avg, self.momentum_buffer
-        for i, p, blocks, *constants in self._constants:
-            g = p.grad
-            if g is None:
-                continue
-            data = p.data
-            if data.shape != shapes[i] or g.shape != shapes[i]:
-                raise self._reshaped(i)
+        for (i, _, blocks, *constants), data, g in self._with_grads():
             steps[i] += 1
             # state allocated at a parameter's first step (None in state_dict until then)
             v = square_avgs[i]

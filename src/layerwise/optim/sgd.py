@@ -97,15 +97,10 @@ class SGD(Optimizer, name="sgd"):
         if self._plain:
             self._plain_step()
             return
-        buffers, nesterov, shapes = self.momentum_buffers, self.nesterov, self._shapes
+        buffers, nesterov = self.momentum_buffers, self.nesterov
         damped = self.dampening != 0
-        for i, p, blocks, neg_lr, weight_decay, momentum, keep in self._constants:
-            g = p.grad
-            if g is None:
-                continue
-            data = p.data
-            if data.shape != shapes[i] or g.shape != shapes[i]:
-                raise self._reshaped(i)
+        for entry, data, g in self._with_grads():
+            i, _, blocks, neg_lr, weight_decay, momentum, keep = entry
             buf = first = None
             if momentum:
                 buf = buffers[i]
@@ -124,15 +119,7 @@ class SGD(Optimizer, name="sgd"):
     def _plain_step(self) -> None:
         """p <- p - lr g (no momentum, no weight decay): the common case, written out."""
         multiply, add = np.multiply, np.add
-        assert self._constants is not None  # step() prepared it
-        shapes = self._shapes
-        for i, p, blocks, neg_lr, _, _, _ in self._constants:
-            g = p.grad
-            if g is None:
-                continue
-            data = p.data
-            if data.shape != shapes[i] or g.shape != shapes[i]:
-                raise self._reshaped(i)
+        for (_, _, blocks, neg_lr, _, _, _), data, g in self._with_grads():
             for cut, (work, _) in blocks:
                 if cut is None:
                     add(data, multiply(g, neg_lr, out=work), out=data)
