@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from .autodiff.tensor import Tensor, no_grad
+from .checks import suffix_in
 from .nn.module import Module, training_mode
 
 __all__ = ["predict_array", "predict_file"]
@@ -60,14 +61,6 @@ def _output(out):
 
 
 # ------------------------------------------------------------------------- readers
-def _format(path, what: str) -> str:
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in FORMATS:
-        raise ValueError(f"predict_file: the {what} {os.fspath(path)!r} must be a "
-                         f"{', '.join(FORMATS)} file (by its suffix)")
-    return suffix
-
-
 def _pyarrow_parquet():
     try:
         import pyarrow.parquet
@@ -112,7 +105,7 @@ def _parse_csv(lines, path, first_line, n_columns, dtype):
 def read_chunks(path, chunk_rows: int, dtype=np.float64, columns=None):
     """Yield the rows of a ``.npy``, CSV or Parquet file, ``chunk_rows`` at a time, as 2-D
     ndarrays of ``dtype`` (``columns``: indices of the columns to keep, default all)."""
-    fmt = _format(path, "input")
+    fmt = suffix_in(path, FORMATS, "input", "predict_file")
     if fmt == ".npy":
         data = np.load(path, mmap_mode="r", allow_pickle=False)
         if data.ndim != 2:
@@ -144,7 +137,7 @@ def read_chunks(path, chunk_rows: int, dtype=np.float64, columns=None):
 
 def count_rows(path) -> int:
     """The number of data rows of a ``.npy``, CSV or Parquet file (without reading it whole)."""
-    fmt = _format(path, "input")
+    fmt = suffix_in(path, FORMATS, "input", "predict_file")
     if fmt == ".npy":
         return len(np.load(path, mmap_mode="r", allow_pickle=False))
     if fmt == ".csv":
@@ -226,7 +219,7 @@ def predict_file(model, path, out, chunk_rows: int = 65536, batch_size: int | No
         from .serialization import load
 
         model = load(model)
-    out_format = _format(out, "output")
+    out_format = suffix_in(out, FORMATS, "output", "predict_file")
     if out_format == ".parquet":
         raise ValueError("predict_file: write predictions to a .npy or .csv file")
     dtype = _model_dtype(model)

@@ -7,17 +7,11 @@ from __future__ import annotations
 
 import os
 
+from ..checks import suffix_in
+
 __all__ = ["convert", "load_any", "save_any"]
 
 SUFFIXES = (".onnx", ".safetensors")
-
-
-def _suffix(path, what: str) -> str:
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"{os.fspath(path)}: cannot tell the format of the {what} from its "
-                         f"suffix {suffix or '(none)'!r}; use {' or '.join(SUFFIXES)}")
-    return suffix
 
 
 def load_any(path):
@@ -34,7 +28,7 @@ def load_any(path):
 
 def save_any(model, path, metadata: dict | None = None):
     """Write ``model`` (and ``metadata``) as ``.onnx`` or ``.safetensors``, by suffix."""
-    if _suffix(path, "output") == ".onnx":
+    if suffix_in(path, SUFFIXES, "output", "save_any") == ".onnx":
         from . import export
 
         return export(model, path, metadata=metadata)
@@ -55,8 +49,8 @@ def convert(source, target):
     >>> lw.onnx.load_any(os.path.join(folder, "a.onnx"))[1]
     {'classes': ['x', 'y', 'z']}
     """
-    _suffix(source, "input")
-    _suffix(target, "output")
+    suffix_in(source, SUFFIXES, "input", "convert")
+    suffix_in(target, SUFFIXES, "output", "convert")
     model, metadata = load_any(source)
     save_any(model, target, metadata or None)
     return model
