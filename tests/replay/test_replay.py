@@ -483,3 +483,18 @@ def test_a_copy_records_its_own_replays():
         for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
             twin.layers[0].W.data[...] = 0.5  # its own weights, not the original's
             _assert_same(twin(X).data, twin.forward(X).data, "the copy's output")
+
+
+def test_a_users_subclass_of_a_layer_runs_its_own_forward():
+    calls = []
+
+    class Noisy(lw.nn.Dense):  # neither built in nor registered: its forward is user code
+        def forward(self, X):
+            calls.append(1)
+            return super().forward(X) + 1
+
+    layer = Noisy(4, 3, rng=0)
+    step = lw.compile(layer)
+    for X, _ in _batches(3):
+        _assert_same(step(X).data, layer.forward(X).data, "the subclass's output")
+    assert len(calls) == 6

@@ -58,7 +58,7 @@ class Activation(Module):
 
     def replayable(self) -> bool:
         """layerwise's own activations (and any primitive); a user's Python function runs."""
-        return self.declaration.builtin or hasattr(self.fn, "rule")
+        return super().replayable() and (self.declaration.builtin or hasattr(self.fn, "rule"))
 
     def __getattr__(self, key):
         # the activation's parameters read as attributes: LeakyReLU().negative_slope

@@ -44,9 +44,6 @@ class Sequential(Module):
                 raise err from exc
         return x
 
-    def replayable(self) -> bool:
-        return True
-
     def named_children(self):
         for i, m in enumerate(self._layers):
             yield str(i), m
@@ -137,9 +134,6 @@ class MLP(Module):
 
     def forward(self, X):
         return self.layers(X)
-
-    def replayable(self) -> bool:
-        return True
 
     def get_config(self) -> dict:
         """The constructor's arguments; ``dropout`` and ``norm`` only where they are set, so a

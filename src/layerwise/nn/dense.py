@@ -95,7 +95,7 @@ class Dense(Module):
     def replayable(self) -> bool:
         """A declared activation (a primitive) runs inside the recorded node; a Python one is
         its user's code, run every time."""
-        return self._fusable
+        return self._fusable and super().replayable()
 
     def extra_repr(self) -> str:
         text = f"{self.n_input} -> {self.n_output}, activation={self.activation}"

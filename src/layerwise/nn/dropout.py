@@ -35,9 +35,6 @@ class Dropout(Module):
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.rng)
 
-    def replayable(self) -> bool:
-        return True
-
     def extra_repr(self) -> str:
         return f"p={self.p:g}"
 

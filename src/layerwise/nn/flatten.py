@@ -30,9 +30,6 @@ class Flatten(Module):
             raise ValueError(f"{self!r} cannot flatten an input of shape {shape}")
         return ops.reshape(x, shape=(*shape[:start], -1, *shape[end + 1:]))
 
-    def replayable(self) -> bool:
-        return True
-
     def extra_repr(self) -> str:
         return "" if (self.start_dim, self.end_dim) == (1, -1) else \
             f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -40,7 +40,7 @@ class Loss(Module):
 
     def replayable(self) -> bool:
         """layerwise's own losses; one declared by a user is its user's code, run every time."""
-        return self.declaration.builtin
+        return super().replayable() and self.declaration.builtin
 
     def replay_key(self, y_true, y_pred):
         """What of the inputs' values decides the loss's path (see ``Module.replay_key``):

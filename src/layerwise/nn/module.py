@@ -95,13 +95,16 @@ class Module:
         """Whether ``lw.compile`` may replay this module's recorded primitives instead of
         running ``forward`` (its sub-modules are asked too).
 
-        True only where ``forward`` is layerwise's own code whose NumPy work all happens in
-        primitives (random draws and running statistics included) and whose path depends on
-        nothing but the input shapes, dtypes and the module's attributes. False by default:
-        a user's module runs its own ``forward`` every time (the layers it calls are still
-        replayed).
+        True for layerwise's own module classes (registered as built-in): their ``forward``
+        does all its NumPy work in primitives (random draws and running statistics included)
+        and its path depends only on the input shapes and dtypes and the module's attributes;
+        ``tests/replay`` holds every one of them to that, bit for bit. A user's class runs its
+        own ``forward`` every time (the layers it calls are still replayed); a built-in class
+        whose forward may run its user's code says so by overriding this (``Dense`` with a
+        Python activation).
         """
-        return False
+        name = MODULES.name_of(type(self))
+        return name is not None and MODULES.declaration(name).builtin
 
     def replay_key(self, *args):
         """What of the inputs' *values* (not shapes) decides the path ``forward`` takes, for

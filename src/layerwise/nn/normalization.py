@@ -68,9 +68,6 @@ class LayerNorm(Module):
             x = x.astype(self._dtype)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def replayable(self) -> bool:
-        return True
-
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps:g}, "
                 f"elementwise_affine={self.elementwise_affine}")
@@ -190,9 +187,6 @@ class BatchNorm1d(Module):
         # the running statistics and the batch count are updated inside lw.F.batch_norm's rule
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps, self.num_batches_tracked)
-
-    def replayable(self) -> bool:
-        return True  # the statistics and the batch count are updated inside the rule
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}"

@@ -62,9 +62,6 @@ class Standardize(Module):
             x = x.astype(self.mean.dtype)
         return (x - self.mean) / self.scale
 
-    def replayable(self) -> bool:
-        return True
-
     def extra_repr(self) -> str:
         return str(self.num_features)
 
